@@ -1,0 +1,11 @@
+namespace RealtimeConsole.Bench;
+
+/// <summary><c>dotnet run -c Release --project RealtimeConsole -- bench ...</c>.</summary>
+public static class BenchCommand
+{
+    public static Task<int> RunAsync(string[] args)
+    {
+        Console.Error.WriteLine("The bench command is not built yet.");
+        return Task.FromResult(2);
+    }
+}
