@@ -1,0 +1,101 @@
+using System.Text.Json;
+
+namespace RealtimeConsole.Simulator;
+
+/// <summary>An OpenAI-shaped error answer: <c>{"error":{"message","type","param","code"}}</c> with its status.</summary>
+public sealed class OpenAiError(int status, string message, string type, string? param, string? code) : IResult, IStatusCodeHttpResult
+{
+    public int StatusCode => status;
+
+    int? IStatusCodeHttpResult.StatusCode => status;
+
+    public string Message => message;
+
+    public string Type => type;
+
+    public string? Param => param;
+
+    public string? Code => code;
+
+    public static OpenAiError InvalidRequest(string message, string? param = null, string? code = null, int status = StatusCodes.Status400BadRequest) =>
+        new(status, message, "invalid_request_error", param, code);
+
+    public static OpenAiError InvalidJson() => InvalidRequest(
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. "
+        + "The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)");
+
+    public static OpenAiError UnknownParameter(string param) =>
+        InvalidRequest($"Unknown parameter: '{param}'.", param, "unknown_parameter");
+
+    public static OpenAiError MissingParameter(string param) =>
+        InvalidRequest($"Missing required parameter: '{param}'.", param, "missing_required_parameter");
+
+    public static OpenAiError InvalidType(string param, string expected) =>
+        InvalidRequest($"Invalid type for '{param}': expected {expected}.", param, "invalid_type");
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        await using (var writer = new Utf8JsonWriter(response.BodyWriter))
+        {
+            Write(writer);
+        }
+
+        await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
+    }
+
+    public void Write(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartObject("error");
+        writer.WriteString("message", message);
+        writer.WriteString("type", type);
+        writer.WriteString("param", param);
+        writer.WriteString("code", code);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+}
+
+/// <summary>A JSON answer written straight to the response with a <see cref="Utf8JsonWriter"/> (no reflection, few allocations).</summary>
+public sealed class JsonWriterResult(int status, Action<Utf8JsonWriter> write) : IResult, IStatusCodeHttpResult
+{
+    public int StatusCode => status;
+
+    int? IStatusCodeHttpResult.StatusCode => status;
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        await using (var writer = new Utf8JsonWriter(response.BodyWriter))
+        {
+            write(writer);
+        }
+
+        await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
+    }
+}
+
+/// <summary>A body with a status and content type (the SDP answers).</summary>
+public sealed class TextResult(int status, string contentType, string body, string? location = null) : IResult, IStatusCodeHttpResult
+{
+    public int StatusCode => status;
+
+    int? IStatusCodeHttpResult.StatusCode => status;
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.StatusCode = status;
+        httpContext.Response.ContentType = contentType;
+        if (location is not null)
+        {
+            httpContext.Response.Headers.Location = location;
+        }
+
+        return httpContext.Response.WriteAsync(body, httpContext.RequestAborted);
+    }
+}

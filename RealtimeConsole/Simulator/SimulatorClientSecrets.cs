@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+
+namespace RealtimeConsole.Simulator;
+
+/// <summary>An issued ephemeral key and the session configuration it opens.</summary>
+public sealed record IssuedClientSecret(string Value, DateTimeOffset ExpiresAt, string SessionJson)
+{
+    /// <summary>A fresh copy of the session configuration bound to the key.</summary>
+    public JsonObject Session() => JsonNode.Parse(SessionJson)!.AsObject();
+}
+
+public enum ClientSecretState
+{
+    Active,
+    Expired,
+    Unknown,
+}
+
+/// <summary>
+/// The <c>ek_</c> keys the simulator has issued, kept until they expire. A DI singleton: the media peer looks a key up
+/// with <see cref="Find"/>.
+/// </summary>
+public sealed class SimulatorClientSecrets(TimeProvider time)
+{
+    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    private const int SweepEvery = 4096;
+    private readonly ConcurrentDictionary<string, IssuedClientSecret> _secrets = new(StringComparer.Ordinal);
+    private int _issuedSinceSweep;
+
+    /// <summary>Issues a new <c>ek_</c> key for <paramref name="sessionJson"/>, valid for <paramref name="lifetime"/>.</summary>
+    public IssuedClientSecret Issue(string sessionJson, TimeSpan lifetime)
+    {
+        var secret = new IssuedClientSecret("ek_" + RandomNumberGenerator.GetString(Alphabet, 32), time.GetUtcNow() + lifetime, sessionJson);
+        _secrets[secret.Value] = secret;
+        if (Interlocked.Increment(ref _issuedSinceSweep) >= SweepEvery)
+        {
+            Volatile.Write(ref _issuedSinceSweep, 0);
+            SweepExpired();
+        }
+
+        return secret;
+    }
+
+    /// <summary>Looks up <paramref name="value"/>: active, expired (kept until the next sweep) or unknown.</summary>
+    public ClientSecretState Find(string value, out IssuedClientSecret? secret)
+    {
+        if (!_secrets.TryGetValue(value, out secret))
+        {
+            return ClientSecretState.Unknown;
+        }
+
+        return secret.ExpiresAt <= time.GetUtcNow() ? ClientSecretState.Expired : ClientSecretState.Active;
+    }
+
+    /// <summary>Keys currently held (active or not yet swept).</summary>
+    public int Count => _secrets.Count;
+
+    /// <summary>Forgets every key.</summary>
+    public void Clear() => _secrets.Clear();
+
+    private void SweepExpired()
+    {
+        var now = time.GetUtcNow();
+        foreach (var (value, secret) in _secrets)
+        {
+            if (secret.ExpiresAt <= now)
+            {
+                _secrets.TryRemove(value, out _);
+            }
+        }
+    }
+}
