@@ -13,6 +13,13 @@ public static class SimulatorAdminEndpoints
     {
         var admin = app.MapGroup(BasePath);
 
+        // Support staff quote request ids from the admin API too.
+        admin.AddEndpointFilter((context, next) =>
+        {
+            context.HttpContext.Response.Headers["x-request-id"] = SimulatorGate.NewRequestId();
+            return next(context);
+        });
+
         admin.MapGet("/limits", (SimulatorRateLimiter limiter) => Limits(limiter));
 
         admin.MapPut("/limits/{resource}", async (string resource, HttpContext context, SimulatorRateLimiter limiter) =>
