@@ -1,3 +1,5 @@
+using RealtimeConsole.Simulator;
+
 namespace RealtimeConsole.Bench;
 
 /// <summary><c>dotnet run -c Release --project RealtimeConsole -- bench ...</c>.</summary>
@@ -5,6 +7,11 @@ public static class BenchCommand
 {
     public static Task<int> RunAsync(string[] args)
     {
+        if (args.Length > 0 && args[0] == "simulator")
+        {
+            return SimulatorThroughputBench.RunAsync(args[1..]);
+        }
+
         Console.Error.WriteLine("The bench command is not built yet.");
         return Task.FromResult(2);
     }
