@@ -62,42 +62,58 @@ public static class SimulatorEndpoints
             return tooLarge;
         }
 
-        var (root, error) = ParseObject(body!);
-        if (error is not null)
+        JsonDocument document;
+        try
         {
-            return error;
+            document = JsonDocument.Parse(body!.Length == 0 ? "{}"u8.ToArray() : body);
+        }
+        catch (JsonException)
+        {
+            return OpenAiError.InvalidJson();
         }
 
-        var lifetime = TimeSpan.FromSeconds(600);
-        JsonObject? requestedSession = null;
-        foreach (var (name, value) in root!)
+        using (document)
         {
-            switch (name)
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                case "expires_after":
-                    if (ExpiresAfter(value, out var seconds) is { } expiresError)
+                return OpenAiError.InvalidRequest("The request body must be a JSON object.", null, "invalid_type");
+            }
+
+            var lifetime = TimeSpan.FromSeconds(600);
+            JsonElement? requestedSession = null;
+            foreach (var property in root.EnumerateObject())
+            {
+                if (property.NameEquals("expires_after"))
+                {
+                    if (ExpiresAfter(property.Value, out var seconds) is { } expiresError)
                     {
                         return expiresError;
                     }
 
                     lifetime = TimeSpan.FromSeconds(seconds);
-                    break;
-                case "session":
-                    if (SimulatorSessions.Validate(value, "session") is { } sessionError)
+                }
+                else if (property.NameEquals("session"))
+                {
+                    if (SimulatorSessions.Validate(property.Value, "session") is { } sessionError)
                     {
                         return sessionError;
                     }
 
-                    requestedSession = value!.AsObject();
-                    break;
-                default:
-                    return OpenAiError.UnknownParameter(name);
+                    requestedSession = property.Value;
+                }
+                else
+                {
+                    return OpenAiError.UnknownParameter(property.Name);
+                }
             }
-        }
 
-        var sessionJson = SimulatorSessions.WithDefaults(requestedSession, options.Model).ToJsonString();
-        var secret = secrets.Issue(sessionJson, lifetime);
-        return new JsonWriterResult(StatusCodes.Status200OK, writer =>
+            return Issued(secrets.Issue(SimulatorSessions.ToJsonWithDefaults(requestedSession, options.Model), lifetime));
+        }
+    }
+
+    private static JsonWriterResult Issued(IssuedClientSecret secret) =>
+        new(StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("value", secret.Value);
@@ -106,29 +122,28 @@ public static class SimulatorEndpoints
             writer.WriteRawValue(secret.SessionJson, skipInputValidation: true);
             writer.WriteEndObject();
         });
-    }
-
-    private static OpenAiError? ExpiresAfter(JsonNode? value, out long seconds)
+    private static OpenAiError? ExpiresAfter(JsonElement value, out long seconds)
     {
         seconds = 600;
-        if (value is not JsonObject expires)
+        if (value.ValueKind != JsonValueKind.Object)
         {
             return OpenAiError.InvalidType("expires_after", "an object");
         }
 
-        foreach (var (name, item) in expires)
+        foreach (var property in value.EnumerateObject())
         {
-            switch (name)
+            var item = property.Value;
+            switch (property.Name)
             {
                 case "anchor":
-                    if (item?.GetValueKind() != JsonValueKind.String || item.GetValue<string>() != "created_at")
+                    if (item.ValueKind != JsonValueKind.String || !item.ValueEquals("created_at"))
                     {
-                        return OpenAiError.InvalidRequest($"Invalid value: {item?.ToJsonString() ?? "null"}. Supported values are: 'created_at'.", "expires_after.anchor", "invalid_value");
+                        return OpenAiError.InvalidRequest($"Invalid value: {item.GetRawText()}. Supported values are: 'created_at'.", "expires_after.anchor", "invalid_value");
                     }
 
                     break;
                 case "seconds":
-                    if (item?.GetValueKind() != JsonValueKind.Number || !item.AsValue().TryGetValue(out long whole))
+                    if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var whole))
                     {
                         return OpenAiError.InvalidType("expires_after.seconds", "an integer");
                     }
@@ -152,7 +167,7 @@ public static class SimulatorEndpoints
                     seconds = whole;
                     break;
                 default:
-                    return OpenAiError.UnknownParameter("expires_after." + name);
+                    return OpenAiError.UnknownParameter("expires_after." + property.Name);
             }
         }
 
@@ -281,17 +296,17 @@ public static class SimulatorEndpoints
             return (offer, null, null);
         }
 
-        JsonNode? session;
         try
         {
-            session = JsonNode.Parse(sessionText);
+            using var session = JsonDocument.Parse(sessionText);
+            return SimulatorSessions.Validate(session.RootElement, "session") is { } sessionError
+                ? (null, null, sessionError)
+                : (offer, JsonNode.Parse(sessionText)!.AsObject(), null);
         }
         catch (JsonException)
         {
             return (null, null, OpenAiError.InvalidRequest("The 'session' part is not valid JSON.", "session", "invalid_json"));
         }
-
-        return SimulatorSessions.Validate(session, "session") is { } sessionError ? (null, null, sessionError) : (offer, session!.AsObject(), null);
     }
 
     private static async Task<string?> PartAsync(IFormCollection form, string name)
@@ -364,7 +379,7 @@ public static class SimulatorEndpoints
             requested["audio"] = new JsonObject { ["output"] = new JsonObject { ["voice"] = root["voice"]!.GetValue<string>() } };
         }
 
-        var session = SimulatorSessions.WithDefaults(requested, options.Model);
+        var session = SimulatorSessions.WithDefaults(JsonSerializer.SerializeToElement(requested), options.Model);
         var secret = secrets.Issue(session.ToJsonString(), LegacyKeyLifetime);
         return new JsonWriterResult(StatusCodes.Status200OK, writer =>
         {

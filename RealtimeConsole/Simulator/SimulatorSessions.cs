@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -10,61 +12,62 @@ public static class SimulatorSessions
     private static readonly string[] Modalities = ["audio", "text"];
 
     /// <summary>The first problem with <paramref name="session"/> as OpenAI would report it, or null.</summary>
-    public static OpenAiError? Validate(JsonNode? session, string path)
+    public static OpenAiError? Validate(JsonElement session, string path)
     {
-        if (session is not JsonObject obj)
+        if (session.ValueKind != JsonValueKind.Object)
         {
             return OpenAiError.InvalidType(path, "an object");
         }
 
-        if (!obj.TryGetPropertyValue("type", out var type) || type is null)
+        if (!session.TryGetProperty("type", out var type) || type.ValueKind == JsonValueKind.Null)
         {
             return OpenAiError.MissingParameter(path + ".type");
         }
 
-        if (type.GetValueKind() != JsonValueKind.String || type.GetValue<string>() is not ("realtime" or "transcription"))
+        if (type.ValueKind != JsonValueKind.String || !(type.ValueEquals("realtime") || type.ValueEquals("transcription")))
         {
-            return OpenAiError.InvalidRequest($"Invalid value: '{type.ToJsonString()}'. Supported values are: 'realtime' and 'transcription'.", path + ".type", "invalid_value");
+            return OpenAiError.InvalidRequest($"Invalid value: '{type.GetRawText()}'. Supported values are: 'realtime' and 'transcription'.", path + ".type", "invalid_value");
         }
 
         foreach (var name in (ReadOnlySpan<string>)["model", "instructions"])
         {
-            if (obj[name] is { } value && value.GetValueKind() != JsonValueKind.String)
+            if (session.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.String)
             {
                 return OpenAiError.InvalidType($"{path}.{name}", "a string");
             }
         }
 
-        if (obj["output_modalities"] is { } modalities)
+        if (session.TryGetProperty("output_modalities", out var modalities))
         {
-            if (modalities is not JsonArray array)
+            if (modalities.ValueKind != JsonValueKind.Array)
             {
                 return OpenAiError.InvalidType(path + ".output_modalities", "an array of strings");
             }
 
-            foreach (var item in array)
+            foreach (var item in modalities.EnumerateArray())
             {
-                if (item?.GetValueKind() != JsonValueKind.String || Array.IndexOf(Modalities, item.GetValue<string>()) < 0)
+                if (item.ValueKind != JsonValueKind.String || Array.IndexOf(Modalities, item.GetString()) < 0)
                 {
-                    return OpenAiError.InvalidRequest($"Invalid value in '{path}.output_modalities': {item?.ToJsonString() ?? "null"}. Supported values are: 'audio' and 'text'.", path + ".output_modalities", "invalid_value");
+                    return OpenAiError.InvalidRequest($"Invalid value in '{path}.output_modalities': {item.GetRawText()}. Supported values are: 'audio' and 'text'.", path + ".output_modalities", "invalid_value");
                 }
             }
         }
 
-        if (obj["audio"] is { } audio)
+        if (session.TryGetProperty("audio", out var audio))
         {
-            if (audio is not JsonObject)
+            if (audio.ValueKind != JsonValueKind.Object)
             {
                 return OpenAiError.InvalidType(path + ".audio", "an object");
             }
 
-            if (audio["output"]?["voice"] is { } voice && voice.GetValueKind() != JsonValueKind.String)
+            if (audio.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Object
+                && output.TryGetProperty("voice", out var voice) && voice.ValueKind != JsonValueKind.String)
             {
                 return OpenAiError.InvalidType(path + ".audio.output.voice", "a string");
             }
         }
 
-        if (obj["tools"] is { } tools && tools is not JsonArray)
+        if (session.TryGetProperty("tools", out var tools) && tools.ValueKind != JsonValueKind.Array)
         {
             return OpenAiError.InvalidType(path + ".tools", "an array");
         }
@@ -72,55 +75,78 @@ public static class SimulatorSessions
         return null;
     }
 
-    /// <summary>A full session: OpenAI's defaults for <paramref name="model"/> with <paramref name="requested"/> merged over them.</summary>
-    public static JsonObject WithDefaults(JsonObject? requested, string model)
+    /// <summary>
+    /// The full session as JSON: OpenAI's defaults with <paramref name="requested"/> merged over them, written in one
+    /// pass without building a node tree (this is the mint hot path).
+    /// </summary>
+    public static string ToJsonWithDefaults(JsonElement? requested, string model)
     {
-        var session = new JsonObject
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            ["type"] = "realtime",
-            ["object"] = "realtime.session",
-            ["id"] = "sess_" + RandomNumberGenerator.GetHexString(24, lowercase: true),
-            ["model"] = model,
-            ["output_modalities"] = new JsonArray("audio"),
-            ["instructions"] = "You are a helpful assistant.",
-            ["tools"] = new JsonArray(),
-            ["tool_choice"] = "auto",
-            ["max_output_tokens"] = "inf",
-            ["tracing"] = null,
-            ["truncation"] = "auto",
-            ["prompt"] = null,
-            ["audio"] = new JsonObject
-            {
-                ["input"] = new JsonObject
-                {
-                    ["format"] = new JsonObject { ["type"] = "audio/pcm", ["rate"] = 24000 },
-                    ["transcription"] = null,
-                    ["noise_reduction"] = null,
-                    ["turn_detection"] = new JsonObject
-                    {
-                        ["type"] = "server_vad",
-                        ["threshold"] = 0.5,
-                        ["prefix_padding_ms"] = 300,
-                        ["silence_duration_ms"] = 200,
-                        ["create_response"] = true,
-                        ["interrupt_response"] = true,
-                    },
-                },
-                ["output"] = new JsonObject
-                {
-                    ["format"] = new JsonObject { ["type"] = "audio/pcm", ["rate"] = 24000 },
-                    ["voice"] = "alloy",
-                    ["speed"] = 1.0,
-                },
-            },
-        };
-        if (requested is not null)
-        {
-            MergeInto(session, requested);
+            writer.WriteStartObject();
+            writer.WriteString("type", "realtime");
+            writer.WriteString("object", "realtime.session");
+            writer.WriteString("id", "sess_" + RandomNumberGenerator.GetHexString(24, lowercase: true));
+            writer.WriteString("model", model);
+            WriteMergedProperties(writer, Defaults, requested, skipTop: true);
+            writer.WriteEndObject();
         }
 
-        return session;
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
+
+    private static readonly JsonElement Defaults = JsonDocument.Parse("""
+        {"output_modalities":["audio"],"instructions":"You are a helpful assistant.","tools":[],"tool_choice":"auto",
+         "max_output_tokens":"inf","tracing":null,"truncation":"auto","prompt":null,
+         "audio":{"input":{"format":{"type":"audio/pcm","rate":24000},"transcription":null,"noise_reduction":null,
+                           "turn_detection":{"type":"server_vad","threshold":0.5,"prefix_padding_ms":300,"silence_duration_ms":200,"create_response":true,"interrupt_response":true}},
+                  "output":{"format":{"type":"audio/pcm","rate":24000},"voice":"alloy","speed":1.0}}}
+        """).RootElement.Clone();
+
+    private static void WriteMergedProperties(Utf8JsonWriter writer, JsonElement defaults, JsonElement? overrides, bool skipTop)
+    {
+        foreach (var property in defaults.EnumerateObject())
+        {
+            writer.WritePropertyName(property.Name);
+            if (overrides is { } o && o.TryGetProperty(property.Name, out var replacement))
+            {
+                if (replacement.ValueKind == JsonValueKind.Object && property.Value.ValueKind == JsonValueKind.Object)
+                {
+                    writer.WriteStartObject();
+                    WriteMergedProperties(writer, property.Value, replacement, skipTop: false);
+                    writer.WriteEndObject();
+                }
+                else
+                {
+                    replacement.WriteTo(writer);
+                }
+            }
+            else
+            {
+                property.Value.WriteTo(writer);
+            }
+        }
+
+        if (overrides is not { } extra)
+        {
+            return;
+        }
+
+        foreach (var property in extra.EnumerateObject())
+        {
+            // The top level's type/object/id/model were written first; "model" from the request wins there.
+            var isTopFixed = skipTop && property.NameEquals("type") | property.NameEquals("object") | property.NameEquals("id") | property.NameEquals("model");
+            if (!isTopFixed && !defaults.TryGetProperty(property.Name, out _))
+            {
+                property.WriteTo(writer);
+            }
+        }
+    }
+
+    /// <summary>A full session as a node tree: OpenAI's defaults with <paramref name="requested"/> merged over them.</summary>
+    public static JsonObject WithDefaults(JsonElement? requested, string model) =>
+        JsonNode.Parse(ToJsonWithDefaults(requested, model))!.AsObject();
 
     /// <summary>Copies <paramref name="overrides"/> into <paramref name="target"/>: objects merge, everything else replaces.</summary>
     public static void MergeInto(JsonObject target, JsonObject overrides)
