@@ -24,7 +24,6 @@ public enum ClientSecretState
 /// </summary>
 public sealed class SimulatorClientSecrets(TimeProvider time)
 {
-    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     private const int SweepEvery = 4096;
     private readonly ConcurrentDictionary<string, IssuedClientSecret> _secrets = new(StringComparer.Ordinal);
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(5);
@@ -34,7 +33,9 @@ public sealed class SimulatorClientSecrets(TimeProvider time)
     /// <summary>Issues a new <c>ek_</c> key for <paramref name="sessionJson"/>, valid for <paramref name="lifetime"/>.</summary>
     public IssuedClientSecret Issue(string sessionJson, TimeSpan lifetime)
     {
-        var secret = new IssuedClientSecret("ek_" + RandomNumberGenerator.GetString(Alphabet, 32), time.GetUtcNow() + lifetime, sessionJson);
+        Span<byte> random = stackalloc byte[16];
+        RandomNumberGenerator.Fill(random);
+        var secret = new IssuedClientSecret("ek_" + Convert.ToHexStringLower(random), time.GetUtcNow() + lifetime, sessionJson);
         _secrets[secret.Value] = secret;
         // Expired keys are dropped in passes at most every few seconds, so minting stays O(1) under load.
         if (Interlocked.Increment(ref _issuedSinceSweep) >= SweepEvery)

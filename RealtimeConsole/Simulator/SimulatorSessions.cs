@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -87,13 +86,21 @@ public static class SimulatorSessions
             writer.WriteStartObject();
             writer.WriteString("type", "realtime");
             writer.WriteString("object", "realtime.session");
-            writer.WriteString("id", "sess_" + RandomNumberGenerator.GetHexString(24, lowercase: true));
+            writer.WriteString("id", NewSessionId());
             writer.WriteString("model", model);
             WriteMergedProperties(writer, Defaults, requested, skipTop: true);
             writer.WriteEndObject();
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    // Session ids only need to be unique, not secret: a cheap generator keeps the mint path light.
+    private static string NewSessionId()
+    {
+        Span<byte> random = stackalloc byte[12];
+        Random.Shared.NextBytes(random);
+        return "sess_" + Convert.ToHexStringLower(random);
     }
 
     private static readonly JsonElement Defaults = JsonDocument.Parse("""
