@@ -43,6 +43,7 @@ public sealed class SimulatorHttpTests
         Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
         Assert.Equal("expires_after.seconds", error["param"]!.GetValue<string>());
         Assert.Contains(seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("Invalid 'expires_after.seconds'", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace RealtimeConsole.Simulator;
@@ -5,6 +6,9 @@ namespace RealtimeConsole.Simulator;
 /// <summary>An OpenAI-shaped error answer: <c>{"error":{"message","type","param","code"}}</c> with its status.</summary>
 public sealed class OpenAiError(int status, string message, string type, string? param, string? code) : IResult, IStatusCodeHttpResult
 {
+    /// <summary>Quotes and angle brackets stay readable, as in OpenAI's own bodies (these are JSON APIs, never HTML).</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public int StatusCode => status;
 
     int? IStatusCodeHttpResult.StatusCode => status;
@@ -38,7 +42,7 @@ public sealed class OpenAiError(int status, string message, string type, string?
         var response = httpContext.Response;
         response.StatusCode = status;
         response.ContentType = "application/json";
-        await using (var writer = new Utf8JsonWriter(response.BodyWriter))
+        await using (var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
         {
             Write(writer);
         }
@@ -71,7 +75,7 @@ public sealed class JsonWriterResult(int status, Action<Utf8JsonWriter> write) :
         var response = httpContext.Response;
         response.StatusCode = status;
         response.ContentType = "application/json";
-        await using (var writer = new Utf8JsonWriter(response.BodyWriter))
+        await using (var writer = new Utf8JsonWriter(response.BodyWriter, OpenAiError.WriterOptions))
         {
             write(writer);
         }

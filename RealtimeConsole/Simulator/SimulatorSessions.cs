@@ -81,7 +81,7 @@ public static class SimulatorSessions
     public static string ToJsonWithDefaults(JsonElement? requested, string model)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, OpenAiError.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("type", "realtime");
