@@ -51,6 +51,7 @@ public sealed class SimulatorPageTests : ConsoleComponentTest
         cut.Find("[data-testid=limit-calls] button[data-testid=limit-apply]").Click();
 
         Assert.Equal(5, Limiter.GetLimit(SimulatorResource.Calls));
+        _time.Advance(SimulatorChangeNotifier.Interval);
         cut.WaitForAssertion(() => Assert.Equal("5 / 5 left", cut.Find("[data-testid=limit-calls] [data-testid=bucket-level]").TextContent.Trim()));
     }
 
@@ -78,14 +79,16 @@ public sealed class SimulatorPageTests : ConsoleComponentTest
         var cut = Render<SimulatorPage>();
 
         cut.Find("[data-testid=fault-rate_limit_storm] button[data-testid=fault-start]").Click();
+        _time.Advance(SimulatorChangeNotifier.Interval);
         cut.WaitForAssertion(() => Assert.Contains("0:20 left", cut.Find("[data-testid=fault-rate_limit_storm] [data-testid=fault-countdown]").TextContent, StringComparison.Ordinal));
         Assert.NotNull(Services.GetRequiredService<SimulatorFaults>().Find(SimulatorFaultKind.RateLimitStorm, SimulatorResource.ClientSecrets));
 
         _time.Advance(TimeSpan.FromSeconds(5));
-        cut.WaitForAssertion(() => Assert.Contains("0:15 left", cut.Find("[data-testid=fault-rate_limit_storm] [data-testid=fault-countdown]").TextContent, StringComparison.Ordinal));
+        cut.WaitForAssertion(() => Assert.Contains("0:15 left", cut.Find("[data-testid=fault-rate_limit_storm] [data-testid=fault-countdown]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(15));
 
+        // Fifteen simulated seconds are fifteen redraws queued at once; on a busy machine they need more than the default second.
         _time.Advance(TimeSpan.FromSeconds(15));
-        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=fault-rate_limit_storm] [data-testid=fault-countdown]")));
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=fault-rate_limit_storm] [data-testid=fault-countdown]")), TimeSpan.FromSeconds(15));
     }
 
     [Fact]
@@ -96,6 +99,7 @@ public sealed class SimulatorPageTests : ConsoleComponentTest
         cut.Find("button[data-testid=preset-free]").Click();
 
         Assert.All(SimulatorResources.All, r => Assert.Equal(3, Limiter.GetLimit(r)));
+        _time.Advance(SimulatorChangeNotifier.Interval);
         cut.WaitForAssertion(() => Assert.Equal("3 / 3 left", cut.Find("[data-testid=limit-client_secrets] [data-testid=bucket-level]").TextContent.Trim()));
     }
 
