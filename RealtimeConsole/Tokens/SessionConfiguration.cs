@@ -12,9 +12,8 @@ namespace RealtimeConsole.Tokens;
 /// </summary>
 public sealed record SessionConfiguration(string Model, string Voice, string Instructions, JsonElement? Tools = null, JsonElement? TurnDetection = null)
 {
-    private string? _key;
-
-    public string Key => _key ??= Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToSessionJson().ToJsonString())))[..16];
+    // Not cached in a field: `with` copies fields, so a cached key would survive a changed setting.
+    public string Key => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToSessionJson().ToJsonString())))[..16];
 
     /// <summary>The GA <c>session</c> object sent upstream (client_secrets body, or the <c>session</c> part of a call).</summary>
     public JsonObject ToSessionJson()
