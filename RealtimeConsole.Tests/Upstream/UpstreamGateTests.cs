@@ -143,19 +143,31 @@ public sealed class UpstreamGateTests
     }
 
     [Fact]
-    public async Task Budget_corrected_from_headers_stops_a_request_upstream_would_refuse()
+    public async Task Budget_corrected_from_headers_holds_the_next_request_until_upstream_has_a_slot()
     {
-        using var harness = new BrokerHarness((_, _) =>
-        {
-            var response = FakeUpstreamHandler.Secret(TimeProvider.System);
-            response.Headers.Add("x-ratelimit-limit-requests", "60");
-            response.Headers.Add("x-ratelimit-remaining-requests", "0");
-            response.Headers.Add("x-ratelimit-reset-requests", "20s");
-            return response;
-        });
+        using var harness = new BrokerHarness((_, _) => WithLimits(FakeUpstreamHandler.Secret(TimeProvider.System), "60", "0", "60s"));
 
         Assert.True((await harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None)).IsSuccess);
         Assert.Equal(0, harness.Gate.Budgets[UpstreamResource.ClientSecrets].Available);
+
+        // Without the correction the local bucket would still hold 59 requests and send at once.
+        var second = harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None);
+        await harness.Time.WaitForTimerAsync(TimeSpan.FromSeconds(2));
+        harness.Time.Fake.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.Equal(1, harness.Upstream.Count);
+        harness.Time.Fake.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True((await second.WaitAsync(TimeSpan.FromSeconds(10))).IsSuccess);
+        Assert.Equal(2, harness.Upstream.Count);
+
+        var limits = harness.Telemetry.GetSnapshot().Resources.Single(r => r.Resource == "client_secrets").LastRateLimits.Single();
+        Assert.Equal((60, 0, 60.0), (limits.Limit!.Value, limits.Remaining!.Value, limits.ResetSeconds!.Value));
+    }
+
+    [Fact]
+    public async Task Budget_exhausted_for_longer_than_the_queue_wait_answers_429_with_the_next_slot_without_sending()
+    {
+        using var harness = new BrokerHarness((_, _) => WithLimits(FakeUpstreamHandler.Secret(TimeProvider.System), "60", "0", "6m0s"));
+        await harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None);
 
         var refused = harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None);
         await harness.Time.WaitForTimerAsync(TimeSpan.FromSeconds(2));
@@ -164,9 +176,17 @@ public sealed class UpstreamGateTests
 
         Assert.Equal(1, harness.Upstream.Count);
         Assert.Equal(HttpStatusCode.TooManyRequests, refusal.Status);
-        Assert.InRange(refusal.RetryAfter!.Value, TimeSpan.FromSeconds(17), TimeSpan.FromSeconds(20));
-        var limits = harness.Telemetry.GetSnapshot().Resources.Single(r => r.Resource == "client_secrets").LastRateLimits.Single();
-        Assert.Equal((60, 0, 20.0), (limits.Limit!.Value, limits.Remaining!.Value, limits.ResetSeconds!.Value));
+        Assert.Equal("rate_limited", refusal.Code);
+        Assert.InRange(refusal.RetryAfter!.Value, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(6));
+        Assert.Equal(1, harness.Telemetry.GetSnapshot().Resources.Single(r => r.Resource == "client_secrets").RefusedLocally);
+    }
+
+    private static HttpResponseMessage WithLimits(HttpResponseMessage response, string limit, string remaining, string reset)
+    {
+        response.Headers.Add("x-ratelimit-limit-requests", limit);
+        response.Headers.Add("x-ratelimit-remaining-requests", remaining);
+        response.Headers.Add("x-ratelimit-reset-requests", reset);
+        return response;
     }
 
     [Fact]

@@ -1,16 +1,20 @@
+using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 
 namespace RealtimeConsole.RateLimits;
 
 /// <summary>
 /// The client-side request budget for one upstream resource, so a request upstream would refuse is never sent.
-/// A token bucket (System.Threading.RateLimiting) refilled on the injected clock, lowered live from each
-/// answer's <c>x-ratelimit-remaining-requests</c>, and held shut until <c>x-ratelimit-reset-requests</c> at zero.
+/// A token bucket on the injected clock: the tokens are the permits of a System.Threading.RateLimiting
+/// <see cref="ConcurrencyLimiter"/> (which does the fair, cancellable queueing); a spent permit is kept until the refill
+/// timer hands one back per interval. Lowered live from each answer's <c>x-ratelimit-remaining-requests</c>, and held
+/// shut at zero until upstream has a slot again (from <c>x-ratelimit-reset-requests</c>).
 /// </summary>
 public sealed class UpstreamBudget : IDisposable
 {
     private readonly TimeProvider _time;
-    private readonly TokenBucketRateLimiter _bucket;
+    private readonly ConcurrencyLimiter _bucket;
+    private readonly ConcurrentQueue<RateLimitLease> _spent = new();
     private readonly ITimer _refillTimer;
     private readonly TimeSpan _refillPeriod;
     private readonly Lock _gate = new();
@@ -24,13 +28,9 @@ public sealed class UpstreamBudget : IDisposable
         RequestsPerMinute = requestsPerMinute;
         _time = time;
         _refillPeriod = TimeSpan.FromMinutes(1) / requestsPerMinute;
-        _bucket = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        _bucket = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
-            TokenLimit = requestsPerMinute,
-            TokensPerPeriod = 1,
-            ReplenishmentPeriod = _refillPeriod,
-            // Refilled by our own timer on the injected TimeProvider, so tests drive it with FakeTimeProvider.
-            AutoReplenishment = false,
+            PermitLimit = requestsPerMinute,
             QueueLimit = 100_000,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
@@ -57,6 +57,19 @@ public sealed class UpstreamBudget : IDisposable
     /// <summary>Waits at most <paramref name="maxWait"/> for a slot; on timeout says when the next one frees up.</summary>
     public async ValueTask<BudgetDecision> AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken)
     {
+        var immediate = _bucket.AttemptAcquire(1);
+        if (immediate.IsAcquired)
+        {
+            return Granted(immediate);
+        }
+
+        immediate.Dispose();
+
+        if (maxWait <= TimeSpan.Zero)
+        {
+            return BudgetDecision.Refused(NextFreeSlotIn());
+        }
+
         using var patience = new CancellationTokenSource(maxWait, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(patience.Token, cancellationToken);
         RateLimitLease lease;
@@ -76,14 +89,18 @@ public sealed class UpstreamBudget : IDisposable
             return BudgetDecision.Refused(NextFreeSlotIn());
         }
 
-        using (lease)
+        if (!lease.IsAcquired)
         {
-            if (!lease.IsAcquired)
-            {
-                return BudgetDecision.Refused(NextFreeSlotIn());
-            }
+            lease.Dispose();
+            return BudgetDecision.Refused(NextFreeSlotIn());
         }
 
+        return Granted(lease);
+    }
+
+    private BudgetDecision Granted(RateLimitLease spent)
+    {
+        _spent.Enqueue(spent);
         Interlocked.Increment(ref _inFlight);
         Changed?.Invoke(this);
         return BudgetDecision.Granted;
@@ -97,15 +114,23 @@ public sealed class UpstreamBudget : IDisposable
         {
             // Requests still in flight were not counted in this answer yet: they will use up part of `remaining`.
             var trustworthy = Math.Max(0, remaining - othersInFlight);
-            var excess = Available - trustworthy;
-            if (excess > 0)
+            for (var excess = Available - trustworthy; excess > 0; excess--)
             {
-                _bucket.AttemptAcquire((int)Math.Min(excess, RequestsPerMinute)).Dispose();
+                var drained = _bucket.AttemptAcquire(1);
+                if (!drained.IsAcquired)
+                {
+                    drained.Dispose();
+                    break;
+                }
+
+                _spent.Enqueue(drained);
             }
 
             if (trustworthy == 0 && headers.ResetRequests is { } reset)
             {
-                HoldUntil(_time.GetUtcNow() + reset);
+                // reset-requests is the time until the whole window is back; one request comes back after reset / limit.
+                var limit = Math.Max(1, headers.LimitRequests ?? RequestsPerMinute);
+                HoldUntil(_time.GetUtcNow() + (reset / Math.Max(1, limit - remaining)));
             }
         }
 
@@ -150,13 +175,22 @@ public sealed class UpstreamBudget : IDisposable
             }
         }
 
-        _bucket.TryReplenish();
-        Changed?.Invoke(this);
+        if (_spent.TryDequeue(out var spent))
+        {
+            // Handing the permit back also serves the oldest queued caller.
+            spent.Dispose();
+            Changed?.Invoke(this);
+        }
     }
 
     public void Dispose()
     {
         _refillTimer.Dispose();
+        while (_spent.TryDequeue(out var spent))
+        {
+            spent.Dispose();
+        }
+
         _bucket.Dispose();
     }
 }
