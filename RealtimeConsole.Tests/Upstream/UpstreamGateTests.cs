@@ -79,6 +79,28 @@ public sealed class UpstreamGateTests
         Assert.Equal(2, harness.Upstream.Count);
     }
 
+    [Fact]
+    public async Task Concurrent_callers_behind_an_exhausted_quota_cost_one_upstream_request()
+    {
+        var answer = new TaskCompletionSource();
+        using var harness = new BrokerHarness((_, _) =>
+        {
+            answer.Task.Wait(TimeSpan.FromSeconds(10));
+            return FakeUpstreamHandler.InsufficientQuota();
+        });
+
+        var callers = Enumerable.Range(0, 50).Select(_ => Task.Run(() => harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None))).ToArray();
+        await harness.Upstream.WaitForRequestAsync(1);
+        answer.SetResult();
+
+        foreach (var caller in callers)
+        {
+            Assert.Equal("insufficient_quota", (await Assert.ThrowsAsync<UpstreamRefusal>(() => caller.WaitAsync(TimeSpan.FromSeconds(10)))).Code);
+        }
+
+        Assert.Equal(1, harness.Upstream.Count);
+    }
+
     [Theory]
     [InlineData(HttpStatusCode.BadRequest)]
     [InlineData(HttpStatusCode.Unauthorized)]

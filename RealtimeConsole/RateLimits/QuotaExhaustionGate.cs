@@ -1,44 +1,72 @@
 namespace RealtimeConsole.RateLimits;
 
 /// <summary>
-/// After <c>insufficient_quota</c> nothing goes upstream until the re-check time; then exactly one probe
-/// request may go while the others keep getting the quota answer.
+/// Keeps requests away from an account that is out of quota. Until some upstream answer has shown quota is there (at
+/// start-up, and again once the re-check time after <c>insufficient_quota</c> has passed), exactly one probe request
+/// goes upstream and the others wait for its answer; after <c>insufficient_quota</c> nothing is sent until the re-check.
 /// </summary>
 public sealed class QuotaExhaustionGate(TimeProvider time)
 {
     private readonly Lock _gate = new();
     private DateTimeOffset? _recheckAt;
+    private bool _verified;
     private bool _probeInFlight;
+    private TaskCompletionSource _probeAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public event Action? Changed;
 
-    /// <summary>The next time a request may go upstream, or null when quota is not known to be exhausted.</summary>
+    /// <summary>When quota was last found exhausted: the time after which one probe may go; null when quota is not known to be out.</summary>
     public DateTimeOffset? RecheckAt
     {
         get { lock (_gate) { return _recheckAt; } }
     }
 
-    /// <summary>True when this request may go upstream; false (with the re-check time) when it must be answered at once.</summary>
-    public bool TryEnter(out DateTimeOffset recheckAt, out bool isProbe)
+    /// <summary>Decides whether this request may go upstream, waiting at most <paramref name="maxWait"/> for a probe already in flight.</summary>
+    public async ValueTask<QuotaAdmission> EnterAsync(TimeSpan maxWait, CancellationToken cancellationToken)
     {
-        lock (_gate)
+        var deadline = time.GetUtcNow() + maxWait;
+        for (var round = 0; round < 1000; round++)
         {
-            isProbe = false;
-            recheckAt = _recheckAt ?? default;
-            if (_recheckAt is null)
+            Task probeAnswered;
+            lock (_gate)
             {
-                return true;
+                var now = time.GetUtcNow();
+                if (_recheckAt is { } recheck && now < recheck)
+                {
+                    return QuotaAdmission.Refused(recheck - now);
+                }
+
+                if (_verified)
+                {
+                    return QuotaAdmission.Go;
+                }
+
+                if (!_probeInFlight)
+                {
+                    _probeInFlight = true;
+                    _probeAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    return QuotaAdmission.Probe;
+                }
+
+                probeAnswered = _probeAnswered.Task;
+                if (now >= deadline)
+                {
+                    // The probe is slow, not refused: let this caller go rather than answer 429 for nothing.
+                    return QuotaAdmission.Go;
+                }
             }
 
-            if (time.GetUtcNow() < _recheckAt || _probeInFlight)
+            try
             {
-                return false;
+                await probeAnswered.WaitAsync(deadline - time.GetUtcNow(), time, cancellationToken);
             }
-
-            _probeInFlight = true;
-            isProbe = true;
-            return true;
+            catch (TimeoutException)
+            {
+                return QuotaAdmission.Go;
+            }
         }
+
+        return QuotaAdmission.Go;
     }
 
     public void QuotaExhausted(TimeSpan recheckInterval)
@@ -46,35 +74,53 @@ public sealed class QuotaExhaustionGate(TimeProvider time)
         lock (_gate)
         {
             _recheckAt = time.GetUtcNow() + recheckInterval;
-            _probeInFlight = false;
+            _verified = false;
+            EndProbe();
         }
 
         Changed?.Invoke();
     }
 
-    /// <summary>A request that was let through answered without insufficient_quota: quota is back.</summary>
+    /// <summary>Upstream answered with anything but insufficient_quota: quota is there.</summary>
     public void QuotaAvailable()
     {
         lock (_gate)
         {
-            if (_recheckAt is null)
+            if (_verified && _recheckAt is null)
             {
                 return;
             }
 
+            _verified = true;
             _recheckAt = null;
-            _probeInFlight = false;
+            EndProbe();
         }
 
         Changed?.Invoke();
     }
 
-    /// <summary>The probe ended without telling us anything about quota (e.g. a timeout): allow another.</summary>
-    public void ProbeInconclusive()
+    /// <summary>The probe ended without an answer about quota (timeout, connection error, our own budget): let another try.</summary>
+    public void ProbeFinished()
     {
         lock (_gate)
         {
-            _probeInFlight = false;
+            EndProbe();
         }
     }
+
+    private void EndProbe()
+    {
+        _probeInFlight = false;
+        _probeAnswered.TrySetResult();
+    }
+}
+
+/// <summary>The quota gate's answer for one request.</summary>
+public readonly record struct QuotaAdmission(bool MayGo, bool IsProbe, TimeSpan RecheckIn)
+{
+    public static QuotaAdmission Go => new(true, false, TimeSpan.Zero);
+
+    public static QuotaAdmission Probe => new(true, true, TimeSpan.Zero);
+
+    public static QuotaAdmission Refused(TimeSpan recheckIn) => new(false, false, recheckIn);
 }

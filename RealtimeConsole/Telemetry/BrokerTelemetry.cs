@@ -319,7 +319,7 @@ public sealed class BrokerTelemetry
     private BackoffState BackoffAt(DateTimeOffset now, IReadOnlyList<ResourceSnapshot> resources)
     {
         var gate = _gateSource;
-        if (gate?.Quota.RecheckAt is { } recheck)
+        if (gate?.Quota.RecheckAt is { } recheck && recheck > now)
         {
             return new BackoffState(BackoffKind.QuotaExhausted, Until: recheck, Reason: "insufficient_quota");
         }

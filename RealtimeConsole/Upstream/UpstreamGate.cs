@@ -68,9 +68,10 @@ public sealed class UpstreamGate : IDisposable
     /// <summary>Sends one logical request (retried within the rules) and returns its successful answer, or throws <see cref="UpstreamRefusal"/>.</summary>
     public async Task<UpstreamResponse> SendAsync(UpstreamResource resource, Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken)
     {
-        if (!Quota.TryEnter(out var recheckAt, out var isProbe))
+        var admission = await Quota.EnterAsync(_options.MaxQueueWait, cancellationToken);
+        if (!admission.MayGo)
         {
-            throw Refuse(resource, UpstreamRefusal.QuotaExhausted(recheckAt - _time.GetUtcNow(), _telemetry.LastQuotaRequestId));
+            throw Refuse(resource, UpstreamRefusal.QuotaExhausted(admission.RecheckIn, _telemetry.LastQuotaRequestId));
         }
 
         var attempt = 0;
@@ -103,9 +104,9 @@ public sealed class UpstreamGate : IDisposable
         finally
         {
             ResilienceContextPool.Shared.Return(context);
-            if (isProbe)
+            if (admission.IsProbe)
             {
-                Quota.ProbeInconclusive();
+                Quota.ProbeFinished();
             }
 
             _telemetry.RetryFinished(resource);
@@ -172,7 +173,8 @@ public sealed class UpstreamGate : IDisposable
                 Cooldown.CoolDownUntil(_time.GetUtcNow() + (response.RetryAfter ?? _options.BaseRetryDelay), response.ErrorMessage ?? "429 rate_limit_exceeded");
             }
         }
-        else if (response.IsSuccess)
+
+        if (!response.IsInsufficientQuota)
         {
             Quota.QuotaAvailable();
         }
