@@ -75,7 +75,8 @@ public sealed class ClientSecretBrokerTests : IDisposable
         _minter.Hold();
         _minter.FailNext(UpstreamRefusal.Failed("upstream down", "req_x"));
 
-        var callers = Enumerable.Range(0, 50).Select(_ => Task.Run(() => broker.GetSecretAsync(null, CancellationToken.None))).ToArray();
+        // Called directly (not via Task.Run) so every caller has joined the held mint before it fails.
+        var callers = Enumerable.Range(0, 50).Select(_ => broker.GetSecretAsync(null, CancellationToken.None)).ToArray();
         await _minter.WaitForMintsAsync(1);
         _minter.Release();
         foreach (var caller in callers)

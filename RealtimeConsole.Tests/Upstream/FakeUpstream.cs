@@ -21,7 +21,7 @@ public sealed class FakeUpstreamHandler(TimeProvider time, Func<HttpRequestMessa
 
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Completes when the n-th request (1-based) has arrived.</summary>
+    /// <summary>Completes when the n-th request (1-based) has arrived (before it is answered).</summary>
     public Task WaitForRequestAsync(int n) => _arrivals.GetOrAdd(n, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task
         .WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -32,9 +32,8 @@ public sealed class FakeUpstreamHandler(TimeProvider time, Func<HttpRequestMessa
         var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
         Requests.Enqueue((time.GetUtcNow(), request, body));
         var n = Interlocked.Increment(ref _count);
-        var response = responder(request, n);
         _arrivals.GetOrAdd(n, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        return response;
+        return responder(request, n);
     }
 
     public static HttpResponseMessage Secret(TimeProvider time, int lifetimeSeconds = 600, string value = "ek_test") => Json(

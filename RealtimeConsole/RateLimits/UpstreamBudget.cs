@@ -159,7 +159,8 @@ public sealed class UpstreamBudget : IDisposable
             next = _nextRefill > _heldUntil ? _nextRefill : _heldUntil + _refillPeriod;
         }
 
-        var wait = next - now + (_refillPeriod * Queued);
+        // Callers ahead in the queue take the first slots; a whole window refills within a minute of the next slot.
+        var wait = next - now + TimeSpan.FromTicks(Math.Min(_refillPeriod.Ticks * Queued, TimeSpan.FromMinutes(1).Ticks));
         return wait > TimeSpan.Zero ? wait : _refillPeriod;
     }
 
