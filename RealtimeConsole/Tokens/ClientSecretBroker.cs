@@ -56,7 +56,7 @@ public sealed class ClientSecretBroker : IDisposable
         {
             SecretMode.Shared => await GetSharedAsync(session, cancellationToken),
             SecretMode.Pool => await TakeFromPoolAsync(session, cancellationToken),
-            _ => new IssuedSecret(await MintForOneCallerAsync(session, cancellationToken), mode, SecretSource.Minted),
+            _ => new IssuedSecret(await MintAsync(session, cancellationToken), mode, SecretSource.Minted),
         };
         _telemetry.SecretServed(mode, issued.Secret, issued.Source);
         return issued;
@@ -151,7 +151,7 @@ public sealed class ClientSecretBroker : IDisposable
         _ = StartPoolRefill(slot, session);
         return taken is not null
             ? new IssuedSecret(taken, SecretMode.Pool, SecretSource.Pool)
-            : new IssuedSecret(await MintForOneCallerAsync(session, cancellationToken), SecretMode.Pool, SecretSource.Minted);
+            : new IssuedSecret(await MintAsync(session, cancellationToken), SecretMode.Pool, SecretSource.Minted);
     }
 
     private Task StartPoolRefill(SecretSlot slot, SessionConfiguration session)
@@ -252,8 +252,6 @@ public sealed class ClientSecretBroker : IDisposable
             BrokerLog.BackgroundRefreshFailed(_logger, ex.Message);
         }
     }
-
-    private Task<ClientSecret> MintForOneCallerAsync(SessionConfiguration session, CancellationToken cancellationToken) => MintAsync(session, cancellationToken);
 
     private async Task<ClientSecret> MintAsync(SessionConfiguration session, CancellationToken cancellationToken)
     {

@@ -199,10 +199,8 @@ public sealed class UpstreamGate : IDisposable
                 $"Upstream kept failing ({(int)response.Status}{(response.ErrorCode is null ? "" : " " + response.ErrorCode)}) after {MaxAttempts} attempts.", response.RequestId),
             _ => UpstreamRefusal.Rejected(response),
         };
-        return ThrowRefusal(resource, refusal);
+        throw Refuse(resource, refusal);
     }
-
-    private UpstreamResponse ThrowRefusal(UpstreamResource resource, UpstreamRefusal refusal) => throw Refuse(resource, refusal);
 
     private Exception Translate(UpstreamResource resource, Exception exception, CancellationToken callerToken) => exception switch
     {
