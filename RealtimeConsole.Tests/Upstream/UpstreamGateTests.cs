@@ -146,6 +146,29 @@ public sealed class UpstreamGateTests
     }
 
     [Fact]
+    public async Task Sustained_server_errors_open_the_circuit_and_later_callers_get_503_without_sending()
+    {
+        using var harness = new BrokerHarness(
+            (_, _) => FakeUpstreamHandler.Json(HttpStatusCode.BadGateway, """{"error":{"message":"bad gateway","type":"server_error","code":null}}"""),
+            new() { ["Realtime:MaxRetryAttempts"] = "0", ["Realtime:CircuitMinimumThroughput"] = "4", ["Realtime:CircuitBreakDuration"] = "00:00:15" });
+
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, (await Assert.ThrowsAsync<UpstreamRefusal>(() => harness.Gate.SendAsync(UpstreamResource.Calls, Mint, CancellationToken.None))).Status);
+        }
+
+        var open = await Assert.ThrowsAsync<UpstreamRefusal>(() => harness.Gate.SendAsync(UpstreamResource.Calls, Mint, CancellationToken.None));
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "upstream_unavailable"), (open.Status, open.Code));
+        Assert.NotNull(open.RetryAfter);
+        Assert.Equal(4, harness.Upstream.Count);
+        Assert.Equal(BackoffKind.CircuitOpen, harness.Telemetry.GetSnapshot().Backoff.Kind);
+
+        harness.Time.Fake.Advance(TimeSpan.FromSeconds(15));
+        await Assert.ThrowsAsync<UpstreamRefusal>(() => harness.Gate.SendAsync(UpstreamResource.Calls, Mint, CancellationToken.None));
+        Assert.Equal(5, harness.Upstream.Count);
+    }
+
+    [Fact]
     public async Task After_an_upstream_429_every_caller_shares_the_cooldown_instead_of_sending()
     {
         using var harness = new BrokerHarness(
