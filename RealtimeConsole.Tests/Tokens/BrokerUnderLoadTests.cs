@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using RealtimeConsole.Tests.Infrastructure;
+using RealtimeConsole.Upstream;
+
+namespace RealtimeConsole.Tests.Tokens;
+
+/// <summary>
+/// The whole app under concurrent load against an in-test upstream that enforces requests-per-minute the way OpenAI
+/// and the embedded simulator do (continuous refill, x-ratelimit-* headers, 429 bodies). Real time: each test ends
+/// within a few seconds (the 2 s queue wait is the longest part).
+/// </summary>
+public sealed class BrokerUnderLoadTests
+{
+    private static (ConsoleAppFactory App, StrictUpstream Upstream) Create(string mode, int requestsPerMinute, bool outOfQuota = false)
+    {
+        var upstream = new StrictUpstream(requestsPerMinute, outOfQuota);
+        var app = new ConsoleAppFactory()
+            .WithSetting("Realtime:BaseUrl", "http://upstream.test/v1")
+            .WithSetting("Realtime:SecretMode", mode)
+            .WithSetting("Realtime:ClientSecretsPerMinute", requestsPerMinute.ToString(CultureInfo.InvariantCulture))
+            .WithSetting("Realtime:DoorPermitsPerMinute", "100000")
+            .WithServices(s => s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => upstream));
+        return (app, upstream);
+    }
+
+    private static async Task<HttpResponseMessage[]> Burst(HttpClient client, int callers) =>
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => Task.Run(() => client.PostAsync("/api/realtime/client-secret", null))))
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+    [Fact]
+    public async Task Shared_mode_500_concurrent_callers_cost_one_upstream_mint()
+    {
+        var (app, upstream) = Create("Shared", 60);
+        using var _ = app;
+
+        var responses = await Burst(app.CreateClient(), 500);
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var values = await Task.WhenAll(responses.Select(async r => JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("value").GetString()));
+        Assert.Single(values.Distinct());
+        Assert.Equal(1, upstream.Requests);
+    }
+
+    [Fact]
+    public async Task PerSession_at_20_rpm_60_concurrent_callers_get_about_20_secrets_and_honest_429s_with_no_upstream_429()
+    {
+        var (app, upstream) = Create("PerSession", 20);
+        using var _ = app;
+
+        var responses = await Burst(app.CreateClient(), 60);
+
+        var served = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
+        var refused = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.InRange(served, 18, 21);
+        Assert.Equal(60 - served, refused.Count);
+        Assert.All(refused, r => Assert.InRange(r.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(120)));
+        foreach (var r in refused)
+        {
+            var error = await BrokerEndpointTests.AssertError(r, HttpStatusCode.TooManyRequests, "rate_limited");
+            Assert.True(error.GetProperty("retry_after_seconds").GetInt32() >= 1);
+        }
+
+        Assert.DoesNotContain(responses, r => (int)r.StatusCode >= 500);
+        Assert.Equal(0, upstream.RateLimited);
+        Assert.Equal(served, upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Insufficient_quota_gives_no_secret_only_the_quota_answer_and_at_most_a_couple_of_upstream_requests()
+    {
+        var (app, upstream) = Create("PerSession", 60, outOfQuota: true);
+        using var _ = app;
+
+        var responses = await Burst(app.CreateClient(), 40);
+
+        foreach (var response in responses)
+        {
+            var error = await BrokerEndpointTests.AssertError(response, HttpStatusCode.ServiceUnavailable, "insufficient_quota");
+            Assert.Contains("quota", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.NotNull(response.Headers.RetryAfter);
+        }
+
+        Assert.InRange(upstream.Requests, 1, 2);
+    }
+
+    /// <summary>Requests per minute with continuous refill, headers on every answer, 429 when over; or always insufficient_quota.</summary>
+    private sealed class StrictUpstream(int requestsPerMinute, bool outOfQuota) : HttpMessageHandler
+    {
+        private readonly Lock _gate = new();
+        private double _tokens = requestsPerMinute;
+        private DateTimeOffset _last = DateTimeOffset.UtcNow;
+        private int _requests;
+        private int _rateLimited;
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public int RateLimited => Volatile.Read(ref _rateLimited);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _requests);
+            if (outOfQuota)
+            {
+                return Task.FromResult(Json(HttpStatusCode.TooManyRequests,
+                    """{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"""));
+            }
+
+            bool admitted;
+            double tokens;
+            lock (_gate)
+            {
+                var now = DateTimeOffset.UtcNow;
+                _tokens = Math.Min(requestsPerMinute, _tokens + ((now - _last).TotalMinutes * requestsPerMinute));
+                _last = now;
+                admitted = _tokens >= 1;
+                if (admitted)
+                {
+                    _tokens -= 1;
+                }
+
+                tokens = _tokens;
+            }
+
+            var perRequest = 60.0 / requestsPerMinute;
+            HttpResponseMessage response;
+            if (admitted)
+            {
+                var secret = "ek_" + Guid.NewGuid().ToString("N");
+                response = Json(HttpStatusCode.OK, $$$"""{"value":"{{{secret}}}","expires_at":{{{DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 600}}},"session":{"type":"realtime"}}""");
+            }
+            else
+            {
+                Interlocked.Increment(ref _rateLimited);
+                response = Json(HttpStatusCode.TooManyRequests, """{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}""");
+                response.Headers.Add("retry-after-ms", ((1 - tokens) * perRequest * 1000).ToString("0", CultureInfo.InvariantCulture));
+            }
+
+            response.Headers.Add("x-ratelimit-limit-requests", requestsPerMinute.ToString(CultureInfo.InvariantCulture));
+            response.Headers.Add("x-ratelimit-remaining-requests", ((int)Math.Floor(tokens)).ToString(CultureInfo.InvariantCulture));
+            response.Headers.Add("x-ratelimit-reset-requests", ((requestsPerMinute - tokens) * perRequest).ToString("0.###", CultureInfo.InvariantCulture) + "s");
+            return Task.FromResult(response);
+        }
+
+        private static HttpResponseMessage Json(HttpStatusCode status, string json) =>
+            new(status) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+    }
+}

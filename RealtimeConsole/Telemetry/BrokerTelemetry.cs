@@ -1,0 +1,415 @@
+using Polly.CircuitBreaker;
+using RealtimeConsole.RateLimits;
+using RealtimeConsole.Tokens;
+using RealtimeConsole.Upstream;
+
+namespace RealtimeConsole.Telemetry;
+
+/// <summary>
+/// The broker's in-process telemetry: counters and last-seen values behind <see cref="GetSnapshot"/> (an immutable
+/// <see cref="BrokerTelemetrySnapshot"/>), a change notification (<see cref="Subscribe"/>), an event per upstream call
+/// (<see cref="UpstreamCallRecorded"/>), and the System.Diagnostics.Metrics instruments in <see cref="BrokerMetrics"/>.
+/// </summary>
+public sealed class BrokerTelemetry
+{
+    public const int RecentCallCapacity = 50;
+
+    private readonly TimeProvider _time;
+    private readonly BrokerMetrics _metrics;
+    private readonly ILogger<BrokerTelemetry> _logger;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<UpstreamResource, ResourceCounters> _resources = Enum.GetValues<UpstreamResource>().ToDictionary(r => r, _ => new ResourceCounters());
+    private readonly Queue<UpstreamCallRecord> _recentCalls = new();
+    private readonly List<Func<Task>> _subscribers = [];
+    private UpstreamGate? _gateSource;
+    private SecretMode _mode;
+    private ClientSecret? _lastSecret;
+    private int _poolLevel;
+    private int _poolTarget;
+    private long _mints;
+    private long _mintFailures;
+    private long _hits;
+    private long _misses;
+    private long _joins;
+    private double? _lastMintLatencyMs;
+    private RateLimitEvent? _last429;
+    private BackoffState? _retrying;
+    private DateTimeOffset? _circuitOpenUntil;
+
+    public BrokerTelemetry(TimeProvider time, BrokerMetrics metrics, ILogger<BrokerTelemetry> logger)
+    {
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        metrics.ObserveState(this);
+    }
+
+    /// <summary>Raised after each HTTP exchange with upstream (also kept in the snapshot's recent-call ring).</summary>
+    public event Action<UpstreamCallRecord>? UpstreamCallRecorded;
+
+    /// <summary>The x-request-id of the last insufficient_quota answer, quoted when we refuse without asking again.</summary>
+    public string? LastQuotaRequestId { get; private set; }
+
+    /// <summary>Calls <paramref name="onChange"/> (not awaited, errors logged) whenever the snapshot would change; dispose to stop.</summary>
+    public IDisposable Subscribe(Func<Task> onChange)
+    {
+        lock (_gate)
+        {
+            _subscribers.Add(onChange);
+        }
+
+        return new Subscription(this, onChange);
+    }
+
+    public BrokerTelemetrySnapshot GetSnapshot()
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            var gate = _gateSource;
+            var resources = _resources.Select(pair =>
+            {
+                UpstreamBudget? budget = null;
+                gate?.Budgets.TryGetValue(pair.Key, out budget);
+                return new ResourceSnapshot(
+                    pair.Key.ToWireName(),
+                    pair.Value.ByStatus.ToDictionary(s => s.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), s => s.Value),
+                    pair.Value.Retries,
+                    pair.Value.Refused,
+                    pair.Value.RateLimits.Values.ToList(),
+                    budget?.Available,
+                    budget?.RequestsPerMinute,
+                    budget?.Queued ?? 0,
+                    budget is not null && budget.HeldUntil > now ? budget.HeldUntil : null);
+            }).ToList();
+
+            var secret = new SecretSnapshot(
+                _mode,
+                _lastSecret?.MintedOn,
+                _lastSecret?.ExpiresOn,
+                _lastSecret?.RefreshOn,
+                _lastSecret is null ? null : (now - _lastSecret.MintedOn).TotalSeconds,
+                _poolLevel,
+                _poolTarget);
+            var served = _hits + _misses;
+            var counters = new SecretCounters(_mints, _mintFailures, _hits, _misses, _joins, served == 0 ? null : (double)_hits / served, _lastMintLatencyMs);
+            return new BrokerTelemetrySnapshot(now, secret, counters, resources, BackoffAt(now, resources), _last429, _recentCalls.Reverse().ToList());
+        }
+    }
+
+    /// <summary>Zeroes the counters, the recent calls and the last 429 (live state such as cooldowns is untouched).</summary>
+    public void ResetCounters()
+    {
+        lock (_gate)
+        {
+            foreach (var counters in _resources.Values)
+            {
+                counters.ByStatus.Clear();
+                counters.Retries = 0;
+                counters.Refused = 0;
+            }
+
+            _recentCalls.Clear();
+            (_mints, _mintFailures, _hits, _misses, _joins) = (0, 0, 0, 0, 0);
+            _lastMintLatencyMs = null;
+            _last429 = null;
+        }
+
+        Notify();
+    }
+
+    /// <summary>Records the <c>rate_limits.updated</c> values a browser session reported (resource <c>responses</c>).</summary>
+    public void RecordBrowserRateLimits(IEnumerable<BrowserRateLimit> limits)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            foreach (var limit in limits)
+            {
+                _resources[UpstreamResource.Responses].RateLimits[limit.Name] =
+                    new RateLimitValues(limit.Name, limit.Limit, limit.Remaining, limit.ResetSeconds, now, "rate_limits.updated");
+            }
+        }
+
+        Notify();
+    }
+
+    internal void Attach(UpstreamGate gate)
+    {
+        lock (_gate)
+        {
+            _gateSource = gate;
+        }
+
+        gate.Cooldown.Changed += Notify;
+        gate.Quota.Changed += Notify;
+        foreach (var budget in gate.Budgets.Values)
+        {
+            budget.Changed += _ => Notify();
+        }
+    }
+
+    internal void ModeChanged(SecretMode mode, int poolTarget)
+    {
+        lock (_gate)
+        {
+            _mode = mode;
+            _poolTarget = poolTarget;
+        }
+
+        Notify();
+    }
+
+    internal void SecretServed(SecretMode mode, ClientSecret secret, SecretSource source)
+    {
+        lock (_gate)
+        {
+            _lastSecret = secret;
+            switch (source)
+            {
+                case SecretSource.Cache or SecretSource.Pool:
+                    _hits++;
+                    break;
+                case SecretSource.JoinedMint:
+                    _misses++;
+                    _joins++;
+                    break;
+                default:
+                    _misses++;
+                    break;
+            }
+        }
+
+        if (source is SecretSource.Cache or SecretSource.Pool)
+        {
+            _metrics.CacheHit(mode);
+        }
+        else
+        {
+            _metrics.CacheMiss(mode);
+        }
+
+        if (source == SecretSource.JoinedMint)
+        {
+            _metrics.Joined();
+        }
+
+        Notify();
+    }
+
+    internal void MintFinished(bool succeeded, TimeSpan latency)
+    {
+        lock (_gate)
+        {
+            if (succeeded)
+            {
+                _mints++;
+                _lastMintLatencyMs = latency.TotalMilliseconds;
+            }
+            else
+            {
+                _mintFailures++;
+            }
+        }
+
+        _metrics.Mint(succeeded, latency);
+        Notify();
+    }
+
+    internal void PoolLevelChanged(int level)
+    {
+        lock (_gate)
+        {
+            _poolLevel = level;
+        }
+
+        Notify();
+    }
+
+    internal void UpstreamCall(UpstreamCallRecord call, UpstreamResponse? response)
+    {
+        lock (_gate)
+        {
+            var counters = _resources[call.Resource];
+            counters.ByStatus[call.Status] = counters.ByStatus.GetValueOrDefault(call.Status) + 1;
+            _recentCalls.Enqueue(call);
+            while (_recentCalls.Count > RecentCallCapacity)
+            {
+                _recentCalls.Dequeue();
+            }
+
+            if (response?.RateLimits is { IsEmpty: false } headers)
+            {
+                counters.RateLimits["requests"] = new RateLimitValues(
+                    "requests", headers.LimitRequests, headers.RemainingRequests, headers.ResetRequests?.TotalSeconds, call.At, "x-ratelimit headers");
+            }
+
+            if (call.Status == 429)
+            {
+                _last429 = new RateLimitEvent(call.At, call.Resource.ToWireName(), call.ErrorCode ?? "rate_limit_exceeded", response?.ErrorMessage ?? "", call.RequestId, true);
+                if (response?.IsInsufficientQuota == true)
+                {
+                    LastQuotaRequestId = call.RequestId;
+                }
+            }
+        }
+
+        _metrics.UpstreamRequest(call.Resource, call.Status);
+        if (call.Status == 429)
+        {
+            _metrics.RateLimited(call.ErrorCode ?? "rate_limit_exceeded", fromUpstream: true);
+        }
+
+        UpstreamCallRecorded?.Invoke(call);
+        Notify();
+    }
+
+    internal void Retrying(UpstreamResource resource, int attempt, int maxAttempts, TimeSpan delay, DateTimeOffset nextAt)
+    {
+        lock (_gate)
+        {
+            _resources[resource].Retries++;
+            _retrying = new BackoffState(BackoffKind.Retrying, attempt, maxAttempts, nextAt, resource.ToWireName());
+        }
+
+        _metrics.Retry(resource, delay);
+        Notify();
+    }
+
+    internal void RetryFinished(UpstreamResource resource)
+    {
+        lock (_gate)
+        {
+            if (_retrying?.Reason == resource.ToWireName())
+            {
+                _retrying = null;
+            }
+        }
+    }
+
+    internal void BudgetRefused(UpstreamResource resource) => Notify();
+
+    internal void Refused(UpstreamResource resource, UpstreamRefusal refusal)
+    {
+        if (refusal.Kind != RefusalKind.BudgetExhausted)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _resources[resource].Refused++;
+            _last429 = new RateLimitEvent(_time.GetUtcNow(), resource.ToWireName(), refusal.Code, refusal.Message, null, false);
+        }
+
+        _metrics.RateLimited(refusal.Code, fromUpstream: false);
+        Notify();
+    }
+
+    internal void CircuitChanged(DateTimeOffset? openUntil)
+    {
+        lock (_gate)
+        {
+            _circuitOpenUntil = openUntil;
+        }
+
+        Notify();
+    }
+
+    private BackoffState BackoffAt(DateTimeOffset now, IReadOnlyList<ResourceSnapshot> resources)
+    {
+        var gate = _gateSource;
+        if (gate?.Quota.RecheckAt is { } recheck && recheck > now)
+        {
+            return new BackoffState(BackoffKind.QuotaExhausted, Until: recheck, Reason: "insufficient_quota");
+        }
+
+        if (gate?.Circuit.CircuitState is CircuitState.Open or CircuitState.Isolated)
+        {
+            return new BackoffState(BackoffKind.CircuitOpen, Until: _circuitOpenUntil, Reason: "sustained upstream failures");
+        }
+
+        if (gate?.Cooldown.State is { } cooldown && cooldown.Until > now)
+        {
+            return new BackoffState(BackoffKind.CoolingDown, Until: cooldown.Until, Reason: cooldown.Reason);
+        }
+
+        if (_retrying is { Until: { } next } retrying && next > now)
+        {
+            return retrying;
+        }
+
+        if (resources.Any(r => r.BudgetQueued > 0 || r.BudgetHeldUntil is not null))
+        {
+            return new BackoffState(BackoffKind.WaitingForBudget, Reason: "local budget used up");
+        }
+
+        return BackoffState.Idle;
+    }
+
+    private void Notify()
+    {
+        Func<Task>[] subscribers;
+        lock (_gate)
+        {
+            subscribers = [.. _subscribers];
+        }
+
+        foreach (var subscriber in subscribers)
+        {
+            _ = InvokeAsync(subscriber);
+        }
+    }
+
+    private async Task InvokeAsync(Func<Task> subscriber)
+    {
+        try
+        {
+            await subscriber();
+        }
+        catch (Exception ex)
+        {
+            TelemetryLog.SubscriberFailed(_logger, ex);
+        }
+    }
+
+    private sealed class ResourceCounters
+    {
+        public Dictionary<int, long> ByStatus { get; } = [];
+
+        public Dictionary<string, RateLimitValues> RateLimits { get; } = [];
+
+        public long Retries { get; set; }
+
+        public long Refused { get; set; }
+    }
+
+    private sealed class Subscription(BrokerTelemetry owner, Func<Task> onChange) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (owner._gate)
+            {
+                owner._subscribers.Remove(onChange);
+            }
+        }
+    }
+}
+
+/// <summary>One entry of a browser's <c>rate_limits.updated</c> event.</summary>
+public sealed record BrowserRateLimit(string Name, int? Limit, int? Remaining, double? ResetSeconds);
+
+/// <summary>Where a handed-out secret came from.</summary>
+public enum SecretSource
+{
+    Cache,
+    Minted,
+    JoinedMint,
+    Pool,
+}
+
+internal static partial class TelemetryLog
+{
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "A telemetry subscriber failed")]
+    public static partial void SubscriberFailed(ILogger logger, Exception exception);
+}

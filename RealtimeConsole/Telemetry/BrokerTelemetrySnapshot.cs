@@ -1,0 +1,86 @@
+using System.Text.Json.Serialization;
+using RealtimeConsole.RateLimits;
+using RealtimeConsole.Tokens;
+
+namespace RealtimeConsole.Telemetry;
+
+/// <summary>Everything the live panels show, frozen at <see cref="CapturedAt"/>. Immutable; ask <see cref="BrokerTelemetry.GetSnapshot"/> for a new one.</summary>
+public sealed record BrokerTelemetrySnapshot(
+    DateTimeOffset CapturedAt,
+    SecretSnapshot Secret,
+    SecretCounters Counters,
+    IReadOnlyList<ResourceSnapshot> Resources,
+    BackoffState Backoff,
+    RateLimitEvent? Last429,
+    IReadOnlyList<UpstreamCallRecord> RecentCalls);
+
+/// <summary>The secret most recently handed out (Shared: the cached one), and the pool level.</summary>
+public sealed record SecretSnapshot(
+    SecretMode Mode,
+    DateTimeOffset? MintedAt,
+    DateTimeOffset? ExpiresAt,
+    DateTimeOffset? RefreshOn,
+    double? AgeSeconds,
+    int PoolLevel,
+    int PoolTarget);
+
+public sealed record SecretCounters(
+    long Mints,
+    long MintFailures,
+    long CacheHits,
+    long CacheMisses,
+    long SingleFlightJoins,
+    double? HitRatio,
+    double? LastMintLatencyMs);
+
+/// <summary>One upstream resource: answers by HTTP status (0 = no answer), retries, local refusals, last x-ratelimit-* and the local budget.</summary>
+public sealed record ResourceSnapshot(
+    string Resource,
+    IReadOnlyDictionary<string, long> CountsByStatus,
+    long Retries,
+    long RefusedLocally,
+    IReadOnlyList<RateLimitValues> LastRateLimits,
+    long? BudgetAvailable,
+    int? BudgetPerMinute,
+    long BudgetQueued,
+    DateTimeOffset? BudgetHeldUntil);
+
+/// <summary>Last seen limit for one counter (<c>requests</c> or <c>tokens</c>), from headers or the browser's <c>rate_limits.updated</c>.</summary>
+public sealed record RateLimitValues(string Name, int? Limit, int? Remaining, double? ResetSeconds, DateTimeOffset At, string Source);
+
+public enum BackoffKind
+{
+    Idle,
+    WaitingForBudget,
+    Retrying,
+    CoolingDown,
+    CircuitOpen,
+    QuotaExhausted,
+}
+
+/// <summary>
+/// What the broker is waiting for right now. Retrying: attempt <see cref="Attempt"/> of <see cref="MaxAttempts"/> at <see cref="Until"/>;
+/// CoolingDown: until <see cref="Until"/> because <see cref="Reason"/>; CircuitOpen: until <see cref="Until"/>; QuotaExhausted: next re-check at <see cref="Until"/>.
+/// </summary>
+public sealed record BackoffState(
+    [property: JsonConverter(typeof(JsonStringEnumConverter<BackoffKind>))] BackoffKind Kind,
+    int? Attempt = null,
+    int? MaxAttempts = null,
+    DateTimeOffset? Until = null,
+    string? Reason = null)
+{
+    public static readonly BackoffState Idle = new(BackoffKind.Idle);
+}
+
+/// <summary>The last 429 (from upstream or refused locally) with its error code and upstream x-request-id.</summary>
+public sealed record RateLimitEvent(DateTimeOffset At, string Resource, string Code, string Message, string? UpstreamRequestId, bool FromUpstream);
+
+/// <summary>One HTTP exchange with upstream. Status 0 means no answer (ErrorCode then names the exception).</summary>
+public sealed record UpstreamCallRecord(
+    DateTimeOffset At,
+    UpstreamResource Resource,
+    int Status,
+    string? ErrorCode,
+    double LatencyMs,
+    int Attempt,
+    string? RequestId);

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RealtimeConsole.Tokens;
+
+namespace RealtimeConsole.Telemetry;
+
+/// <summary><c>GET /api/telemetry</c> (the snapshot as snake_case JSON) and <c>POST /api/telemetry/rate-limits</c> (browser reports).</summary>
+public static class TelemetryEndpoints
+{
+    public static readonly JsonSerializerOptions SnapshotJson = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/telemetry", (BrokerTelemetry telemetry) => Results.Json(telemetry.GetSnapshot(), SnapshotJson));
+        app.MapPost("/api/telemetry/rate-limits", RecordRateLimitsAsync).RequireRateLimiting(BrokerFeature.DoorPolicy);
+    }
+
+    private static async Task<IResult> RecordRateLimitsAsync(HttpContext context, BrokerTelemetry telemetry)
+    {
+        if (!context.Request.HasJsonContentType())
+        {
+            return BrokerErrors.Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the rate_limits.updated event as application/json.");
+        }
+
+        var (bytes, tooLarge) = await BrokerEndpoints.ReadLimitedAsync(context.Request, 16 * 1024);
+        if (tooLarge)
+        {
+            return BrokerErrors.Problem(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "The report may be at most 16 KiB.");
+        }
+
+        RateLimitsReport? report;
+        try
+        {
+            report = JsonSerializer.Deserialize<RateLimitsReport>(bytes, SnapshotJson);
+        }
+        catch (JsonException ex)
+        {
+            return BrokerErrors.Problem(StatusCodes.Status400BadRequest, "invalid_json", $"Not valid JSON: {ex.Message}");
+        }
+
+        if (report?.RateLimits is not { Count: > 0 and <= 10 } limits || limits.Any(l => l.Name is not ("requests" or "tokens")))
+        {
+            return BrokerErrors.Problem(StatusCodes.Status400BadRequest, "invalid_rate_limits",
+                "Expected {\"rate_limits\":[{\"name\":\"requests\"|\"tokens\",\"limit\",\"remaining\",\"reset_seconds\"}]} (the rate_limits.updated event).");
+        }
+
+        telemetry.RecordBrowserRateLimits(limits.Select(l => new BrowserRateLimit(l.Name!, l.Limit, l.Remaining, l.ResetSeconds)));
+        return Results.NoContent();
+    }
+
+    private sealed record RateLimitsReport(List<ReportedLimit>? RateLimits);
+
+    private sealed record ReportedLimit(string? Name, int? Limit, int? Remaining, double? ResetSeconds);
+}

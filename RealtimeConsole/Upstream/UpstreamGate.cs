@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+using RealtimeConsole.RateLimits;
+using RealtimeConsole.Telemetry;
+
+namespace RealtimeConsole.Upstream;
+
+/// <summary>
+/// The one way a request reaches upstream, and the ONE retry loop: quota gate, shared cooldown and per-resource
+/// budget before each attempt, then a single Polly pipeline (retry of transient failures honouring Retry-After,
+/// circuit breaker, attempt timeout), all on the injected TimeProvider.
+/// </summary>
+public sealed class UpstreamGate : IDisposable
+{
+    public const string HttpClientName = "RealtimeUpstream";
+
+    private static readonly ResiliencePropertyKey<UpstreamResource> ResourceKey = new("realtime.resource");
+
+    private readonly IHttpClientFactory _httpClients;
+    private readonly UpstreamEndpoint _endpoint;
+    private readonly RealtimeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly BrokerTelemetry _telemetry;
+    private readonly ILogger<UpstreamGate> _logger;
+    private readonly ResiliencePipeline<UpstreamResponse> _pipeline;
+    private readonly Dictionary<UpstreamResource, UpstreamBudget> _budgets;
+
+    public UpstreamGate(
+        IHttpClientFactory httpClients,
+        UpstreamEndpoint endpoint,
+        IOptions<RealtimeOptions> options,
+        TimeProvider time,
+        BrokerTelemetry telemetry,
+        ILogger<UpstreamGate> logger)
+    {
+        _httpClients = httpClients;
+        _endpoint = endpoint;
+        _options = options.Value;
+        _time = time;
+        _telemetry = telemetry;
+        _logger = logger;
+        Cooldown = new SharedCooldown(time);
+        Quota = new QuotaExhaustionGate(time);
+        _budgets = new()
+        {
+            [UpstreamResource.ClientSecrets] = new UpstreamBudget(UpstreamResource.ClientSecrets, _options.ClientSecretsPerMinute, time),
+            [UpstreamResource.Calls] = new UpstreamBudget(UpstreamResource.Calls, _options.CallsPerMinute, time),
+        };
+        _pipeline = BuildPipeline();
+        telemetry.Attach(this);
+    }
+
+    public SharedCooldown Cooldown { get; }
+
+    public QuotaExhaustionGate Quota { get; }
+
+    public CircuitBreakerStateProvider Circuit { get; } = new();
+
+    public IReadOnlyDictionary<UpstreamResource, UpstreamBudget> Budgets => _budgets;
+
+    public int MaxAttempts => _options.MaxRetryAttempts + 1;
+
+    /// <summary>Sends one logical request (retried within the rules) and returns its successful answer, or throws <see cref="UpstreamRefusal"/>.</summary>
+    public async Task<UpstreamResponse> SendAsync(UpstreamResource resource, Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken)
+    {
+        var admission = await Quota.EnterAsync(_options.MaxQueueWait, cancellationToken);
+        if (!admission.MayGo)
+        {
+            throw Refuse(resource, UpstreamRefusal.QuotaExhausted(admission.RecheckIn, _telemetry.LastQuotaRequestId));
+        }
+
+        var attempt = 0;
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(ResourceKey, resource);
+        try
+        {
+            var outcome = await _pipeline.ExecuteOutcomeAsync(
+                async (ctx, _) =>
+                {
+                    try
+                    {
+                        return Outcome.FromResult(await AttemptAsync(resource, ++attempt, createRequest, ctx.CancellationToken));
+                    }
+                    catch (Exception ex)
+                    {
+                        return Outcome.FromException<UpstreamResponse>(ex);
+                    }
+                },
+                context,
+                0);
+
+            if (outcome.Exception is { } exception)
+            {
+                throw Translate(resource, exception, cancellationToken);
+            }
+
+            return Judge(resource, outcome.Result!);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+            if (admission.IsProbe)
+            {
+                Quota.ProbeFinished();
+            }
+
+            _telemetry.RetryFinished(resource);
+        }
+    }
+
+    private async Task<UpstreamResponse> AttemptAsync(UpstreamResource resource, int attempt, Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken)
+    {
+        var wait = Cooldown.RemainingFor(_time.GetUtcNow(), _options.CooldownReleaseJitter);
+        if (wait > _options.MaxQueueWait)
+        {
+            throw UpstreamRefusal.BudgetExhausted(wait, $"Upstream asked us to slow down ({Cooldown.State.Reason}); every caller waits out the same cooldown.");
+        }
+
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, _time, cancellationToken);
+        }
+
+        var budget = _budgets[resource];
+        var decision = await budget.AcquireAsync(_options.MaxQueueWait, cancellationToken);
+        if (!decision.IsGranted)
+        {
+            _telemetry.BudgetRefused(resource);
+            throw UpstreamRefusal.BudgetExhausted(decision.RetryAfter, $"The {resource.ToWireName()} budget ({budget.RequestsPerMinute}/min) is used up, so the request was not sent to be refused upstream.");
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        UpstreamResponse response;
+        try
+        {
+            using var request = createRequest();
+            request.Headers.Authorization = new("Bearer", _endpoint.ApiKey);
+            using var message = await _httpClients.CreateClient(HttpClientName).SendAsync(request, cancellationToken);
+            response = await UpstreamResponse.ReadAsync(message, _time.GetUtcNow(), cancellationToken);
+            if (response.ErrorMessage?.Contains(_endpoint.ApiKey, StringComparison.Ordinal) == true)
+            {
+                // Upstream messages are passed on to browsers and the dashboard: never with the key in them.
+                response = response with { ErrorMessage = response.ErrorMessage.Replace(_endpoint.ApiKey, "[server key]", StringComparison.Ordinal) };
+            }
+        }
+        catch (Exception ex)
+        {
+            budget.Complete(RateLimitHeaders.None);
+            var latency = Stopwatch.GetElapsedTime(started);
+            UpstreamCallLog.UpstreamCallFailed(_logger, resource, (long)latency.TotalMilliseconds, attempt, ex.GetType().Name);
+            _telemetry.UpstreamCall(new UpstreamCallRecord(_time.GetUtcNow(), resource, 0, ex.GetType().Name, latency.TotalMilliseconds, attempt, null), null);
+            throw;
+        }
+
+        budget.Complete(response.RateLimits);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        UpstreamCallLog.UpstreamCall(_logger, resource, (int)response.Status, (long)elapsed.TotalMilliseconds, attempt, response.RequestId, response.ErrorCode);
+        _telemetry.UpstreamCall(new UpstreamCallRecord(_time.GetUtcNow(), resource, (int)response.Status, response.ErrorCode, elapsed.TotalMilliseconds, attempt, response.RequestId), response);
+
+        if (response.Status == HttpStatusCode.TooManyRequests)
+        {
+            if (response.IsInsufficientQuota)
+            {
+                Quota.QuotaExhausted(_options.QuotaRecheckInterval);
+            }
+            else
+            {
+                Cooldown.CoolDownUntil(_time.GetUtcNow() + (response.RetryAfter ?? _options.BaseRetryDelay), response.ErrorMessage ?? "429 rate_limit_exceeded");
+            }
+        }
+
+        if (!response.IsInsufficientQuota)
+        {
+            Quota.QuotaAvailable();
+        }
+
+        return response;
+    }
+
+    private UpstreamResponse Judge(UpstreamResource resource, UpstreamResponse response)
+    {
+        if (response.IsSuccess)
+        {
+            return response;
+        }
+
+        var now = _time.GetUtcNow();
+        UpstreamRefusal refusal = response switch
+        {
+            { IsInsufficientQuota: true } => UpstreamRefusal.QuotaExhausted((Quota.RecheckAt ?? now) - now, response.RequestId),
+            { Status: HttpStatusCode.TooManyRequests } => UpstreamRefusal.UpstreamRateLimited(
+                response.RetryAfter ?? Cooldown.RemainingFor(now, TimeSpan.Zero), response.ErrorMessage, response.RequestId),
+            { Status: >= HttpStatusCode.InternalServerError or HttpStatusCode.RequestTimeout or HttpStatusCode.Conflict } => UpstreamRefusal.Failed(
+                $"Upstream kept failing ({(int)response.Status}{(response.ErrorCode is null ? "" : " " + response.ErrorCode)}) after {MaxAttempts} attempts.", response.RequestId),
+            _ => UpstreamRefusal.Rejected(response),
+        };
+        throw Refuse(resource, refusal);
+    }
+
+    private Exception Translate(UpstreamResource resource, Exception exception, CancellationToken callerToken) => exception switch
+    {
+        OperationCanceledException when callerToken.IsCancellationRequested => exception,
+        UpstreamRefusal refusal => Refuse(resource, refusal),
+        BrokenCircuitException broken => Refuse(resource, UpstreamRefusal.CircuitOpen(broken.RetryAfter ?? _options.CircuitBreakDuration)),
+        TimeoutRejectedException => Refuse(resource, UpstreamRefusal.Failed($"Upstream did not answer within {_options.AttemptTimeout.TotalSeconds:0.#} s ({MaxAttempts} attempts).", null)),
+        HttpRequestException http => Refuse(resource, UpstreamRefusal.Failed($"Upstream could not be reached ({http.HttpRequestError}).", null)),
+        _ => exception,
+    };
+
+    private UpstreamRefusal Refuse(UpstreamResource resource, UpstreamRefusal refusal)
+    {
+        UpstreamCallLog.Refused(_logger, resource, refusal.Code, (long)(refusal.RetryAfter ?? TimeSpan.Zero).TotalMilliseconds);
+        _telemetry.Refused(resource, refusal);
+        return refusal;
+    }
+
+    private ResiliencePipeline<UpstreamResponse> BuildPipeline()
+    {
+        return new ResiliencePipelineBuilder<UpstreamResponse> { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions<UpstreamResponse>
+            {
+                MaxRetryAttempts = Math.Max(1, _options.MaxRetryAttempts),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = _options.BaseRetryDelay,
+                MaxDelay = _options.RetryAfterCap,
+                ShouldHandle = args => ValueTask.FromResult(_options.MaxRetryAttempts > 0 && IsRetryable(args.Outcome)),
+                DelayGenerator = args => ValueTask.FromResult(RetryDelayFor(args.Outcome)),
+                OnRetry = args =>
+                {
+                    var resource = args.Context.Properties.GetValue(ResourceKey, UpstreamResource.ClientSecrets);
+                    UpstreamCallLog.Retrying(_logger, resource, args.AttemptNumber + 2, MaxAttempts, (long)args.RetryDelay.TotalMilliseconds);
+                    _telemetry.Retrying(resource, args.AttemptNumber + 2, MaxAttempts, args.RetryDelay, _time.GetUtcNow() + args.RetryDelay);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<UpstreamResponse>
+            {
+                FailureRatio = _options.CircuitFailureRatio,
+                MinimumThroughput = _options.CircuitMinimumThroughput,
+                SamplingDuration = _options.CircuitSamplingDuration,
+                BreakDuration = _options.CircuitBreakDuration,
+                StateProvider = Circuit,
+                // Only sustained failure opens it; 429s are handled by the cooldown, not counted as failure.
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    { Result: { } r } => (int)r.Status >= 500,
+                    _ => false,
+                }),
+                OnOpened = args => { UpstreamCallLog.CircuitChanged(_logger, "open"); _telemetry.CircuitChanged(_time.GetUtcNow() + args.BreakDuration); return ValueTask.CompletedTask; },
+                OnClosed = _ => { UpstreamCallLog.CircuitChanged(_logger, "closed"); _telemetry.CircuitChanged(null); return ValueTask.CompletedTask; },
+                OnHalfOpened = _ => { UpstreamCallLog.CircuitChanged(_logger, "half-open"); _telemetry.CircuitChanged(null); return ValueTask.CompletedTask; },
+            })
+            .AddTimeout(_options.AttemptTimeout)
+            .Build();
+    }
+
+    /// <summary>Transient only: 408, 409, 5xx, rate_limit_exceeded within the cap, timeouts and connection failures.</summary>
+    private bool IsRetryable(Outcome<UpstreamResponse> outcome) => outcome switch
+    {
+        { Exception: HttpRequestException or TimeoutRejectedException } => true,
+        { Exception: not null } => false,
+        { Result: { IsTransientRateLimit: true } r } => (r.RetryAfter ?? TimeSpan.Zero) <= _options.RetryAfterCap,
+        { Result: { } r } => r.Status is HttpStatusCode.RequestTimeout or HttpStatusCode.Conflict || (int)r.Status >= 500,
+        _ => false,
+    };
+
+    /// <summary>Upstream's own wait (to the millisecond) plus a release jitter; null lets Polly's decorrelated-jitter backoff decide.</summary>
+    private TimeSpan? RetryDelayFor(Outcome<UpstreamResponse> outcome)
+    {
+        if (outcome.Result?.RetryAfter is not { } retryAfter)
+        {
+            return null;
+        }
+
+        var jitter = _options.CooldownReleaseJitter > TimeSpan.Zero ? _options.CooldownReleaseJitter * Random.Shared.NextDouble() : TimeSpan.Zero;
+        return retryAfter + jitter;
+    }
+
+    public void Dispose()
+    {
+        foreach (var budget in _budgets.Values)
+        {
+            budget.Dispose();
+        }
+    }
+}
