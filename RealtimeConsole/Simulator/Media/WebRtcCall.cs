@@ -46,6 +46,7 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
     private readonly ITimer _idleTimer;
     private readonly ITimer _audioTimer;
     private readonly TaskCompletionSource _channelOpen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private static int s_openSockets;
     private IPEndPoint? _remote;
     private DtlsTransport? _dtls;
     private SrtpContext? _srtpOut;
@@ -73,6 +74,7 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
         _onEnded = onEnded;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Interlocked.Increment(ref s_openSockets);
         Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
         _transport = new QueuedDatagramTransport(SendDatagram);
         _sctp = new SctpAssociation(time, SendSctp);
@@ -85,6 +87,9 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
         _audioTimer = time.CreateTimer(_ => SendAudioFrame(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         AnswerSdp = SdpAnswer.Build(offer, _ufrag, _password, certificate.Fingerprint, Port, _ssrc);
     }
+
+    /// <summary>UDP sockets held by calls in this process (the lifecycle tests expect it back at zero).</summary>
+    public static int OpenSockets => Volatile.Read(ref s_openSockets);
 
     public string CallId { get; }
 
@@ -144,6 +149,7 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
         _transport.Close();
         _ended.Cancel();
         _socket.Dispose();
+        Interlocked.Decrement(ref s_openSockets);
         _srtpIn?.Dispose();
         _srtpOut?.Dispose();
         _channelOpen.TrySetException(new IOException($"The call ended before its data channel opened: {reason}"));

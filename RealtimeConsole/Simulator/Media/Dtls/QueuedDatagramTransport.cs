@@ -38,7 +38,7 @@ internal sealed class QueuedDatagramTransport(Action<byte[]> send, int mtu = 120
         }
         catch (OperationCanceledException)
         {
-            throw new TlsTimeoutException("The call's transport is closed.");
+            throw new IOException("The call's transport is closed.");
         }
     }
 
