@@ -35,6 +35,9 @@ internal sealed class WebRtcClientPeer : IAsyncDisposable
     private IPEndPoint? _remote;
     private DtlsTransport? _dtls;
     private SrtpContext? _srtpIn;
+    private SrtpContext? _srtpOut;
+    private ITimer? _microphone;
+    private ushort _micSequence;
     private Task _receiveLoop = Task.CompletedTask;
     private Task _dtlsLoop = Task.CompletedTask;
     private int _lastSequence = -1;
@@ -56,6 +59,9 @@ internal sealed class WebRtcClientPeer : IAsyncDisposable
     public long AudioPacketsLost { get; private set; }
 
     public ChannelReader<JsonObject> Events => _events.Reader;
+
+    /// <summary>Send a silent PCMU microphone track (50 packets a second) like a browser with a muted mic.</summary>
+    public bool SendMicrophone { get; init; }
 
     public string CreateOffer() => string.Join("\r\n",
         "v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0 1",
@@ -120,11 +126,17 @@ internal sealed class WebRtcClientPeer : IAsyncDisposable
             _sctp.Abort("client closed");
         }
 
+        _microphone?.Dispose();
         _sctp.Dispose();
         _transport.Close();
         await _closed.CancelAsync().ConfigureAwait(false);
         _socket.Dispose();
-        _srtpIn?.Dispose();
+        lock (_sendGate)
+        {
+            _srtpIn?.Dispose();
+            _srtpOut?.Dispose();
+        }
+
         _open.TrySetCanceled();
         _events.Writer.TryComplete();
         await Task.WhenAll(_receiveLoop, _dtlsLoop).ConfigureAwait(false);
@@ -139,6 +151,11 @@ internal sealed class WebRtcClientPeer : IAsyncDisposable
             if (client.SrtpKeying is { Length: 60 } keys)
             {
                 _srtpIn = new SrtpContext(keys.AsSpan(16, 16), keys.AsSpan(46, 14));
+                _srtpOut = new SrtpContext(keys.AsSpan(0, 16), keys.AsSpan(32, 14));
+                if (SendMicrophone)
+                {
+                    _microphone = _time.CreateTimer(_ => SendMicrophoneFrame(), null, TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(20));
+                }
             }
 
             _sctp.Established += () => _sctp.Send(0, 50, DcepOpen("oai-events"));
@@ -222,6 +239,24 @@ internal sealed class WebRtcClientPeer : IAsyncDisposable
 
                 _lastSequence = sequence;
                 AudioPacketsReceived++;
+            }
+        }
+    }
+
+    private void SendMicrophoneFrame()
+    {
+        var packet = new byte[12 + 160];
+        packet[0] = 0x80;
+        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), _micSequence);
+        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(4), (uint)_micSequence * 160);
+        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(8), 0x5EED);
+        packet.AsSpan(12).Fill(0xFF);
+        _micSequence++;
+        lock (_sendGate)
+        {
+            if (_disposed == 0 && _srtpOut is { } srtp)
+            {
+                Send(srtp.Protect(packet));
             }
         }
     }
