@@ -11,12 +11,28 @@ namespace RealtimeConsole.Tests.Browser;
 internal sealed class MediaBrowserCall(IPage page)
 {
     private const string Setup = """
-        async () => {
-          const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+        async oscillator => {
+          let stream;
+          let gain = null;
+          if (oscillator) {
+            // A WebAudio tone behind a gain the test opens and closes: speech the VAD must notice, on the page's own clock.
+            const ctx = new AudioContext({ sampleRate: 48000 });
+            const osc = ctx.createOscillator();
+            osc.frequency.value = 300;
+            gain = ctx.createGain();
+            gain.gain.value = 0;
+            const dest = ctx.createMediaStreamDestination();
+            osc.connect(gain).connect(dest);
+            osc.start();
+            stream = dest.stream;
+          } else {
+            stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+          }
           const pc = new RTCPeerConnection();
           stream.getTracks().forEach(t => pc.addTrack(t, stream));
           const dc = pc.createDataChannel('oai-events');
           const rt = { pc, dc, messages: [], opened: null, closed: false, waiters: [] };
+          rt.speak = ms => { gain.gain.value = 0.8; setTimeout(() => gain.gain.value = 0, ms); };
           rt.open = new Promise(resolve => dc.onopen = () => { rt.opened = performance.now(); resolve(); });
           dc.onclose = () => rt.closed = true;
           dc.onmessage = e => { rt.messages.push(JSON.parse(e.data)); rt.waiters.forEach(w => w()); };
@@ -38,7 +54,10 @@ internal sealed class MediaBrowserCall(IPage page)
 
     public IPage Page { get; } = page;
 
-    public Task<string> CreateOfferAsync() => Page.EvaluateAsync<string>(Setup);
+    public Task<string> CreateOfferAsync(bool oscillatorMicrophone = false) => Page.EvaluateAsync<string>(Setup, oscillatorMicrophone);
+
+    /// <summary>Opens the oscillator microphone for <paramref name="milliseconds"/> (timed in the page).</summary>
+    public Task SpeakAsync(int milliseconds) => Page.EvaluateAsync("ms => __rt.speak(ms)", milliseconds);
 
     public async Task<JsonObject> AnswerAndOpenAsync(string answerSdp)
     {

@@ -11,12 +11,12 @@ public sealed class MediaPeerBrowserTests(BrowserFixture fixture)
 
     private static JsonObject NoVad() => new() { ["audio"] = new JsonObject { ["input"] = new JsonObject { ["turn_detection"] = null } } };
 
-    private async Task<(MediaBrowserCall Call, AcceptedCall Accepted, List<string> Errors)> ConnectAsync(JsonObject session)
+    private async Task<(MediaBrowserCall Call, AcceptedCall Accepted, List<string> Errors)> ConnectAsync(JsonObject session, bool oscillator = false)
     {
         var (page, errors) = await fixture.Chromium.OpenPageAsync();
         await page.GotoAsync(new Uri(fixture.Server.BaseAddress, "limits").ToString());
         var call = new MediaBrowserCall(page);
-        var offer = await call.CreateOfferAsync();
+        var offer = await call.CreateOfferAsync(oscillator);
         var accepted = await Peer.AcceptAsync(offer, session, CancellationToken.None);
         var created = await call.AnswerAndOpenAsync(accepted.AnswerSdp);
         Assert.Equal("session.created", created["type"]?.ToString());
@@ -106,6 +106,38 @@ public sealed class MediaPeerBrowserTests(BrowserFixture fixture)
         Assert.Contains("\"applied\":\"dark\"", text["text"]?.ToString());
 
         await Peer.HangUpAsync(accepted.CallId, CancellationToken.None);
+        await call.Page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Server_vad_hears_speech_from_the_browser_microphone_and_answers()
+    {
+        var (call, accepted, _) = await ConnectAsync(new JsonObject { ["output_modalities"] = new JsonArray("text") }, oscillator: true);
+        var from = await call.CountAsync();
+
+        await call.SpeakAsync(800);
+
+        var started = await call.WaitForAsync("input_audio_buffer.speech_started", from);
+        var stopped = await call.WaitForAsync("input_audio_buffer.speech_stopped", from);
+        Assert.True(stopped["audio_end_ms"]!.GetValue<int>() > started["audio_start_ms"]!.GetValue<int>());
+        await call.WaitForAsync("input_audio_buffer.committed", from);
+        var done = await call.WaitForAsync("response.done", from);
+        Assert.Equal("completed", done["response"]?["status"]?.ToString());
+
+        await Peer.HangUpAsync(accepted.CallId, CancellationToken.None);
+        await call.Page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Closing_the_peer_connection_in_the_browser_ends_the_call()
+    {
+        var (call, accepted, _) = await ConnectAsync(NoVad());
+        var live = Peer.Find(accepted.CallId)!;
+
+        await call.Page.EvaluateAsync("() => __rt.pc.close()");
+
+        await live.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Null(Peer.Find(accepted.CallId));
         await call.Page.Context.CloseAsync();
     }
 

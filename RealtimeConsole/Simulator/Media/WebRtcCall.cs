@@ -296,12 +296,20 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
             }
 
             var buffer = new byte[transport.GetReceiveLimit()];
+            var immediateEmpty = 0;
             while (_endedFlag == 0)
             {
+                var asked = _time.GetTimestamp();
                 var length = transport.Receive(buffer, 0, buffer.Length, 1000);
                 if (length > 0)
                 {
+                    immediateEmpty = 0;
                     _sctp.Receive(buffer.AsSpan(0, length));
+                }
+                else if (_time.GetElapsedTime(asked) < TimeSpan.FromMilliseconds(100) && ++immediateEmpty >= 10)
+                {
+                    // BouncyCastle answers at once with nothing after the peer's close_notify: the browser left.
+                    End("the browser closed DTLS");
                 }
             }
         }
