@@ -78,6 +78,7 @@ public sealed class MediaPeerLifecycleTests
         await Task.WhenAll(completions).WaitAsync(cts.Token);
         Assert.Equal(0, peer.LiveCalls);
         Assert.Equal(baselineSockets, WebRtcCall.OpenSockets);
+        Assert.Equal(0, peer.AudioSubscribers);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using RealtimeConsole.Simulator.Media.Audio;
 using RealtimeConsole.Simulator.Media.Dtls;
 using RealtimeConsole.Simulator.Media.Realtime;
 
@@ -15,6 +16,7 @@ public sealed partial class SimulatorMediaPeer : ISimulatorMediaPeer, IAsyncDisp
     private readonly TimeProvider _time;
     private readonly MediaPeerOptions _options;
     private readonly ILogger<SimulatorMediaPeer> _logger;
+    private readonly MediaClock _clock;
 
     public SimulatorMediaPeer(IRealtimeResponseBudget budget, TimeProvider time, IOptions<MediaPeerOptions> options, ILogger<SimulatorMediaPeer> logger)
     {
@@ -22,6 +24,7 @@ public sealed partial class SimulatorMediaPeer : ISimulatorMediaPeer, IAsyncDisp
         _time = time;
         _options = options.Value;
         _logger = logger;
+        _clock = new MediaClock(time);
         _certificate = new Lazy<DtlsCertificate>(() => DtlsCertificate.Create(time));
     }
 
@@ -31,6 +34,9 @@ public sealed partial class SimulatorMediaPeer : ISimulatorMediaPeer, IAsyncDisp
     public int LiveCalls => _calls.Count;
 
     public IReadOnlyCollection<string> CallIds => [.. _calls.Keys];
+
+    /// <summary>Calls subscribed to the shared audio clock (zero once every call has ended).</summary>
+    internal int AudioSubscribers => _clock.Subscribers;
 
     public Task<AcceptedCall> AcceptAsync(string offerSdp, JsonObject session, CancellationToken cancellationToken)
     {
@@ -56,7 +62,7 @@ public sealed partial class SimulatorMediaPeer : ISimulatorMediaPeer, IAsyncDisp
         }
 
         var callId = "rtc_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
-        var call = new WebRtcCall(callId, offer, session, _certificate.Value, _budget, _time, _options, _logger, OnEnded);
+        var call = new WebRtcCall(callId, offer, session, _certificate.Value, _budget, _time, _clock, _options, _logger, OnEnded);
         _calls[callId] = call;
         call.Start();
         LogAccepted(_logger, callId, call.Port);
@@ -92,6 +98,8 @@ public sealed partial class SimulatorMediaPeer : ISimulatorMediaPeer, IAsyncDisp
         {
             // A DTLS thread stuck in BouncyCastle is abandoned: its socket and transport are already closed.
         }
+
+        _clock.Dispose();
     }
 
     private void OnEnded(WebRtcCall call, string reason)

@@ -44,7 +44,8 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
     private readonly uint _ssrc = BinaryPrimitives.ReadUInt32BigEndian(RandomNumberGenerator.GetBytes(4));
     private readonly ITimer _connectTimer;
     private readonly ITimer _idleTimer;
-    private readonly ITimer _audioTimer;
+    private readonly MediaClock _clock;
+    private readonly Action _audioTick;
     private readonly TaskCompletionSource _channelOpen = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private static int s_openSockets;
     private IPEndPoint? _remote;
@@ -63,7 +64,7 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
     private double _phase;
 
     public WebRtcCall(string callId, SdpOffer offer, JsonObject session, DtlsCertificate certificate, IRealtimeResponseBudget budget,
-        TimeProvider time, MediaPeerOptions options, ILogger logger, Action<WebRtcCall, string> onEnded)
+        TimeProvider time, MediaClock clock, MediaPeerOptions options, ILogger logger, Action<WebRtcCall, string> onEnded)
     {
         CallId = callId;
         _offer = offer;
@@ -84,7 +85,8 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
         _conversation = new RealtimeConversation(session, this, budget, time, options.MaxSessionDuration);
         _connectTimer = time.CreateTimer(_ => { if (!_channelOpen.Task.IsCompleted) End("ICE/DTLS did not complete in time"); }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _idleTimer = time.CreateTimer(_ => CheckIdle(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _audioTimer = time.CreateTimer(_ => SendAudioFrame(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _clock = clock;
+        _audioTick = SendAudioFrame;
         AnswerSdp = SdpAnswer.Build(offer, _ufrag, _password, certificate.Fingerprint, Port, _ssrc);
     }
 
@@ -129,7 +131,10 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
 
         _connectTimer.Dispose();
         _idleTimer.Dispose();
-        _audioTimer.Dispose();
+        lock (_audioGate)
+        {
+            _clock.Unsubscribe(_audioTick);
+        }
         _conversation.Dispose();
         if (_sctp.State == SctpState.Established)
         {
@@ -288,10 +293,12 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
             {
                 _srtpIn = new SrtpContext(keys.AsSpan(0, 16), keys.AsSpan(32, 14));
                 _srtpOut = new SrtpContext(keys.AsSpan(16, 16), keys.AsSpan(46, 14));
-                if (_offer.Sections.Any(s => s.IsAudio))
+                lock (_audioGate)
                 {
-                    var frame = TimeSpan.FromMilliseconds(RealtimeConversation.FrameMilliseconds);
-                    _audioTimer.Change(frame, frame);
+                    if (_offer.Sections.Any(s => s.IsAudio) && _endedFlag == 0)
+                    {
+                        _clock.Subscribe(_audioTick);
+                    }
                 }
             }
 

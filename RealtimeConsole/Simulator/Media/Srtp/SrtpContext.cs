@@ -6,6 +6,7 @@ namespace RealtimeConsole.Simulator.Media.Srtp;
 /// <summary>
 /// One direction of SRTP (RFC 3711) with AES_CM_128_HMAC_SHA1_80: session keys derived from the
 /// DTLS-exported master key and salt, AES counter mode over the payload, an 80-bit HMAC-SHA1 tag.
+/// Not thread-safe: one sender or one receiver owns it.
 /// </summary>
 internal sealed class SrtpContext : IDisposable
 {
@@ -17,6 +18,7 @@ internal sealed class SrtpContext : IDisposable
     private readonly Aes _cipher;
     private readonly byte[] _salt;
     private readonly byte[] _authKey;
+    private readonly IncrementalHash _hmac;
     private uint _rollover;
     private ushort _highestSequence;
     private bool _seen;
@@ -28,6 +30,7 @@ internal sealed class SrtpContext : IDisposable
         _salt = DeriveKey(masterKey, masterSalt, LabelSalt, 14);
         _cipher = Aes.Create();
         _cipher.Key = SessionKey;
+        _hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, _authKey);
     }
 
     public byte[] SessionKey { get; }
@@ -128,7 +131,11 @@ internal sealed class SrtpContext : IDisposable
         }
     }
 
-    public void Dispose() => _cipher.Dispose();
+    public void Dispose()
+    {
+        _cipher.Dispose();
+        _hmac.Dispose();
+    }
 
     public static int RtpHeaderLength(ReadOnlySpan<byte> rtp)
     {
@@ -162,13 +169,12 @@ internal sealed class SrtpContext : IDisposable
 
     private void WriteTag(ReadOnlySpan<byte> packet, uint rollover, Span<byte> destination)
     {
-        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, _authKey);
-        hmac.AppendData(packet);
+        _hmac.AppendData(packet);
         Span<byte> roc = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(roc, rollover);
-        hmac.AppendData(roc);
+        _hmac.AppendData(roc);
         Span<byte> full = stackalloc byte[20];
-        hmac.GetHashAndReset(full);
+        _hmac.GetHashAndReset(full);
         full[..TagLength].CopyTo(destination);
     }
 
