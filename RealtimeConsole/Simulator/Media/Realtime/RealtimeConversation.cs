@@ -39,6 +39,7 @@ internal sealed class RealtimeConversation : IDisposable
     private bool _inSpeech;
     private int _speechStartMs;
     private string? _speechItemId;
+    private string? _lastAudioResponseId;
 
     public RealtimeConversation(JsonObject session, IRealtimeChannel channel, IRealtimeResponseBudget budget, TimeProvider time, TimeSpan maxDuration)
     {
@@ -226,8 +227,6 @@ internal sealed class RealtimeConversation : IDisposable
         }
     }
 
-    private string? _lastAudioResponseId;
-
     private void UpdateSession(JsonObject message, string? clientEventId)
     {
         if (message["session"] is not JsonObject update)
@@ -354,7 +353,6 @@ internal sealed class RealtimeConversation : IDisposable
             return;
         }
 
-        response.Text = reply;
         response.Item = new JsonObject
         {
             ["id"] = NewId("item"),
@@ -714,8 +712,6 @@ internal sealed class RealtimeConversation : IDisposable
         public string Id { get; } = id;
 
         public bool Audio { get; } = audio;
-
-        public string Text { get; set; } = "";
 
         public string[] Words { get; set; } = [];
 

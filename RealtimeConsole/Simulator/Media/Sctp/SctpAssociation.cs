@@ -284,7 +284,7 @@ internal sealed class SctpAssociation : IDisposable
         _handshakeChunk = _cookie;
         SendChunks(_peerTag, new SctpChunk(SctpChunkType.CookieEcho, 0, _cookie));
         _handshakeAttempts = 0;
-        RestartT3();
+        StartT3();
     }
 
     private void OnCookieEcho(byte[] cookie)
@@ -438,7 +438,7 @@ internal sealed class SctpAssociation : IDisposable
         }
         else if (advanced)
         {
-            RestartT3();
+            StartT3();
         }
 
         Flush();
@@ -571,8 +571,6 @@ internal sealed class SctpAssociation : IDisposable
         _t3Running = true;
         _t3.Change(_rto, Timeout.InfiniteTimeSpan);
     }
-
-    private void RestartT3() => StartT3();
 
     private void StopT3()
     {
