@@ -241,6 +241,22 @@ public sealed class SctpAssociationTests
     }
 
     [Fact]
+    public void Lost_shutdown_is_resent_on_the_timer()
+    {
+        using var link = new Link();
+        link.Connect();
+        link.Client.Shutdown();
+        link.ToServer.Clear();
+
+        link.Time.Advance(SctpAssociation.InitialRto);
+        Assert.Single(link.ToServer);
+        link.Pump();
+
+        Assert.Equal(SctpState.Closed, link.Client.State);
+        Assert.Equal(SctpState.Closed, link.Server.State);
+    }
+
+    [Fact]
     public void Packets_with_a_bad_checksum_are_ignored()
     {
         using var link = new Link();

@@ -158,9 +158,9 @@ internal sealed class SctpAssociation : IDisposable
         }
 
         State = SctpState.ShutdownSent;
-        var v = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(v, _peerCumulativeTsn);
-        SendChunks(_peerTag, new SctpChunk(SctpChunkType.Shutdown, 0, v));
+        _handshakeAttempts = 0;
+        SendShutdown();
+        StartT3();
     });
 
     public void Abort(string reason) => Run(() =>
@@ -539,6 +539,21 @@ internal sealed class SctpAssociation : IDisposable
                 return;
             }
 
+            if (State == SctpState.ShutdownSent)
+            {
+                // T2-shutdown: resend SHUTDOWN until the peer acknowledges or the retry budget runs out.
+                if (++_handshakeAttempts > MaxRetransmissions)
+                {
+                    Close("shutdown timed out");
+                    return;
+                }
+
+                SendShutdown();
+                BackOff();
+                StartT3();
+                return;
+            }
+
             if (State != SctpState.Established || _outstanding.Count == 0)
             {
                 return;
@@ -562,6 +577,13 @@ internal sealed class SctpAssociation : IDisposable
             BackOff();
             StartT3();
         });
+    }
+
+    private void SendShutdown()
+    {
+        var v = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(v, _peerCumulativeTsn);
+        SendChunks(_peerTag, new SctpChunk(SctpChunkType.Shutdown, 0, v));
     }
 
     private void BackOff() => _rto = TimeSpan.FromTicks(Math.Min(_rto.Ticks * 2, MaxRto.Ticks));
