@@ -155,8 +155,10 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
         _ended.Cancel();
         _socket.Dispose();
         Interlocked.Decrement(ref s_openSockets);
-        _srtpIn?.Dispose();
-        _srtpOut?.Dispose();
+        lock (_audioGate)
+        {
+            _srtpOut?.Dispose();
+        }
         _channelOpen.TrySetException(new IOException($"The call ended before its data channel opened: {reason}"));
         _ = _channelOpen.Task.Exception;
         _onEnded(this, reason);
@@ -170,7 +172,14 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
         }
 
         var bytes = Encoding.UTF8.GetBytes(serverEvent.ToJsonString());
-        _sctp.Send((ushort)_eventsStream, bytes.Length == 0 ? PpidStringEmpty : PpidString, bytes.Length == 0 ? [0] : bytes);
+        try
+        {
+            _sctp.Send((ushort)_eventsStream, bytes.Length == 0 ? PpidStringEmpty : PpidString, bytes.Length == 0 ? [0] : bytes);
+        }
+        catch (InvalidOperationException)
+        {
+            // The association closed between the check and the send (timer threads race the hang-up); the call is ending.
+        }
     }
 
     void IRealtimeChannel.PlayAudio(int frames)
@@ -193,6 +202,19 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
     void IRealtimeChannel.Close(string reason) => End(reason);
 
     private async Task ReceiveLoopAsync()
+    {
+        try
+        {
+            await ReceiveDatagramsAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // The receive loop is the only user of the inbound SRTP context, so it releases it.
+            _srtpIn?.Dispose();
+        }
+    }
+
+    private async Task ReceiveDatagramsAsync()
     {
         var buffer = new byte[2048];
         EndPoint any = new IPEndPoint(IPAddress.Any, 0);
@@ -382,6 +404,11 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
         var drained = false;
         lock (_audioGate)
         {
+            if (_endedFlag != 0)
+            {
+                return;
+            }
+
             var speaking = _audioFramesQueued > 0;
             packet[0] = 0x80;
             packet[1] = (byte)(speaking && !_talking ? 0x80 : 0x00);
