@@ -1,10 +1,17 @@
+using Microsoft.Extensions.Options;
+using RealtimeConsole.Simulator.Media.Realtime;
+
 namespace RealtimeConsole.Simulator.Media;
 
 public static class MediaPeerFeature
 {
     public static WebApplicationBuilder AddSimulatorMediaPeer(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<ISimulatorMediaPeer, UnavailableMediaPeer>();
+        builder.Services.AddOptions<MediaPeerOptions>().BindConfiguration(MediaPeerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IRealtimeResponseBudget>(sp =>
+            new FixedWindowResponseBudget(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<MediaPeerOptions>>().Value.ResponsesPerMinute));
+        builder.Services.AddSingleton<SimulatorMediaPeer>();
+        builder.Services.AddSingleton<ISimulatorMediaPeer>(sp => sp.GetRequiredService<SimulatorMediaPeer>());
         return builder;
     }
 }

@@ -1,0 +1,139 @@
+namespace RealtimeConsole.Simulator.Media;
+
+/// <summary>The parts of a browser's offer the simulator answers: media sections with their mids, ICE credentials and DTLS fingerprint.</summary>
+internal sealed record SdpOffer(IReadOnlyList<SdpMediaSection> Sections, string IceUfrag, string IcePassword, string? Fingerprint)
+{
+    public static SdpOffer Parse(string sdp)
+    {
+        var lines = sdp.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (lines.Length == 0 || lines[0] != "v=0")
+        {
+            throw new FormatException("The offer is not an SDP document (it must start with v=0).");
+        }
+
+        var sections = new List<SdpMediaSection>();
+        string? ufrag = null, password = null, fingerprint = null;
+        SdpMediaSection? current = null;
+        foreach (var line in lines)
+        {
+            if (line.StartsWith("m=", StringComparison.Ordinal))
+            {
+                var parts = line[2..].Split(' ');
+                current = new SdpMediaSection(parts[0], parts.Length > 2 ? parts[2] : "", [.. parts.Skip(3)]);
+                sections.Add(current);
+            }
+            else if (line.StartsWith("a=mid:", StringComparison.Ordinal) && current is not null)
+            {
+                current.Mid = line[6..];
+            }
+            else if (line.StartsWith("a=ice-ufrag:", StringComparison.Ordinal))
+            {
+                ufrag ??= line[12..];
+            }
+            else if (line.StartsWith("a=ice-pwd:", StringComparison.Ordinal))
+            {
+                password ??= line[10..];
+            }
+            else if (line.StartsWith("a=fingerprint:sha-256 ", StringComparison.OrdinalIgnoreCase))
+            {
+                fingerprint ??= line[22..];
+            }
+            else if (current is not null && line is "a=sendrecv" or "a=sendonly" or "a=recvonly" or "a=inactive")
+            {
+                current.Direction = line[2..];
+            }
+        }
+
+        if (sections.Count == 0)
+        {
+            throw new FormatException("The offer has no media sections: create an 'oai-events' data channel (and an audio track) before createOffer().");
+        }
+
+        if (ufrag is null || password is null)
+        {
+            throw new FormatException("The offer has no ICE credentials (a=ice-ufrag / a=ice-pwd).");
+        }
+
+        return new SdpOffer(sections, ufrag, password, fingerprint);
+    }
+}
+
+internal sealed class SdpMediaSection(string kind, string protocol, IReadOnlyList<string> formats)
+{
+    public string Kind { get; } = kind;
+
+    public string Protocol { get; } = protocol;
+
+    public IReadOnlyList<string> Formats { get; } = formats;
+
+    public string Mid { get; set; } = "";
+
+    public string Direction { get; set; } = "sendrecv";
+
+    public bool IsAudio => Kind == "audio" && Formats.Contains("0");
+
+    public bool IsData => Kind == "application" && Protocol.Contains("SCTP", StringComparison.Ordinal);
+}
+
+/// <summary>Writes the ICE-lite answer the map proved with Chromium: passive DTLS, one host candidate, PCMU, SCTP port 5000.</summary>
+internal static class SdpAnswer
+{
+    public static string Build(SdpOffer offer, string ufrag, string password, string fingerprint, int port, uint audioSsrc)
+    {
+        var served = offer.Sections.Where(s => s.IsAudio || s.IsData).Select(s => s.Mid);
+        var sb = new System.Text.StringBuilder();
+        void Line(string text) => sb.Append(text).Append("\r\n");
+        Line("v=0");
+        Line($"o=- {audioSsrc} 2 IN IP4 127.0.0.1");
+        Line("s=-");
+        Line("t=0 0");
+        Line("a=ice-lite");
+        Line($"a=group:BUNDLE {string.Join(' ', served)}");
+        Line("a=msid-semantic: WMS simulator");
+        var audioServed = false;
+        var dataServed = false;
+        foreach (var section in offer.Sections)
+        {
+            if (section.IsAudio && !audioServed)
+            {
+                audioServed = true;
+                Line("m=audio 9 UDP/TLS/RTP/SAVPF 0");
+                Transport(section);
+                Line("a=rtcp-mux");
+                Line("a=rtpmap:0 PCMU/8000");
+                Line(section.Direction switch { "recvonly" => "a=sendonly", "sendonly" => "a=recvonly", "inactive" => "a=inactive", _ => "a=sendrecv" });
+                Line("a=msid:simulator simulator-audio");
+                Line($"a=ssrc:{audioSsrc} cname:simulator");
+            }
+            else if (section.IsData && !dataServed)
+            {
+                dataServed = true;
+                Line("m=application 9 UDP/DTLS/SCTP webrtc-datachannel");
+                Transport(section);
+                Line("a=sctp-port:5000");
+                Line("a=max-message-size:262144");
+            }
+            else
+            {
+                Line($"m={section.Kind} 0 {section.Protocol} {string.Join(' ', section.Formats)}");
+                Line("c=IN IP4 0.0.0.0");
+                Line($"a=mid:{section.Mid}");
+                Line("a=inactive");
+            }
+        }
+
+        return sb.ToString();
+
+        void Transport(SdpMediaSection section)
+        {
+            Line("c=IN IP4 127.0.0.1");
+            Line($"a=mid:{section.Mid}");
+            Line($"a=ice-ufrag:{ufrag}");
+            Line($"a=ice-pwd:{password}");
+            Line($"a=fingerprint:sha-256 {fingerprint}");
+            Line("a=setup:passive");
+            Line($"a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host");
+            Line("a=end-of-candidates");
+        }
+    }
+}
