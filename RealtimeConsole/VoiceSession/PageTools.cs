@@ -53,6 +53,19 @@ public static class PageTools
             return Fail($"arguments are not valid JSON: {ex.Message}");
         }
 
+        try
+        {
+            return await RunAsync(target, name, args);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The page could not do it (e.g. no layout to switch the theme of): the model hears why.
+            return Fail(ex.Message);
+        }
+    }
+
+    private static async Task<(bool Succeeded, string Output)> RunAsync(IPageToolTarget target, string name, JsonObject args)
+    {
         switch (name)
         {
             case "set_theme":
