@@ -55,8 +55,7 @@ class VoiceSessionPeer {
         this.queue = [];
         this.closed = false;
         this.reportedLoss = false;
-        this.flushing = false;
-        this.levels = { input: 0, output: 0 };
+        this.flushing = null;
     }
 
     async requestSecret(sessionOverrides) {
@@ -177,12 +176,16 @@ class VoiceSessionPeer {
         this.enqueue(JSON.stringify({ type, message }));
     }
 
-    // Sends queued events in chunks under the SignalR message limit; at most ten flushes a second.
-    async flush() {
+    // Sends queued events in chunks under the SignalR message limit, every 100 ms; the page renders once per flush.
+    flush() {
         if (this.flushing || this.closed) {
-            return;
+            return this.flushing ?? Promise.resolve();
         }
-        this.flushing = true;
+        this.flushing = this.drain().finally(() => { this.flushing = null; });
+        return this.flushing;
+    }
+
+    async drain() {
         try {
             const levels = { input: VoiceSessionPeer.rms(this.inputAnalyser), output: VoiceSessionPeer.rms(this.outputAnalyser) };
             while (this.queue.length > 0 && !this.closed) {
@@ -200,7 +203,7 @@ class VoiceSessionPeer {
                         size += next.json.length;
                     }
                 }
-                await this.dotNet.invokeMethodAsync("OnServerEvents", chunk, levels);
+                await this.dotNet.invokeMethodAsync("OnServerEvents", chunk, levels, this.queue.length > 0);
             }
             if (this.queue.length === 0 && !this.closed) {
                 await this.dotNet.invokeMethodAsync("OnLevels", levels);
@@ -209,8 +212,6 @@ class VoiceSessionPeer {
             // The circuit is gone or the page rejected the batch: stop instead of flooding it.
             this.close();
             console.warn("voice-session: could not deliver events to the page", error);
-        } finally {
-            this.flushing = false;
         }
     }
 
@@ -239,12 +240,17 @@ class VoiceSessionPeer {
         }
     }
 
-    lost(reason) {
+    // Delivers what arrived before the loss first (e.g. the session_expired error), then the loss itself.
+    async lost(reason) {
         if (this.closed || this.reportedLoss) {
             return;
         }
         this.reportedLoss = true;
-        this.dotNet.invokeMethodAsync("OnConnectionLost", reason).catch(() => this.close());
+        await this.flush();
+        await this.flush();
+        if (!this.closed) {
+            await this.dotNet.invokeMethodAsync("OnConnectionLost", reason).catch(() => this.close());
+        }
     }
 
     // Stops the microphone and closes the connection; safe to call more than once.

@@ -71,6 +71,9 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         cut.WaitForAssertion(() => Assert.Equal("GettingSecret", State(cut)));
         var overrides = (JsonObject)secret.Invocations.Single().Arguments[0]!;
         Assert.Equal("gpt-realtime", (string?)overrides["model"]);
+        Assert.Equal("marin", (string?)overrides["voice"]);
+        Assert.Equal("server_vad", (string?)overrides["turn_detection"]!["type"]);
+        Assert.Equal(3, overrides["tools"]!.AsArray().Count);
 
         secret.SetResult(new PeerStepResult(true, 200, null, null, null) { Value = "ek_test", CallsUrl = "/simulator/v1/realtime/calls" });
         cut.WaitForAssertion(() => Assert.Equal("Negotiating", State(cut)));
@@ -221,16 +224,24 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
     }
 
     [Fact]
-    public async Task Ten_thousand_events_stay_virtualized()
+    public async Task Ten_thousand_events_render_once_per_flush_and_stay_virtualized()
     {
         _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
         var cut = RenderPage();
         cut.Find("[data-testid=connect]").Click();
         await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
 
+        var page = cut.FindComponent<VoiceSessionPage>();
+        var rendersBefore = page.RenderCount;
         for (var batch = 0; batch < 100; batch++)
         {
-            await Push(cut, [.. Enumerable.Range(0, 100).Select(i => $$"""{"type":"response.output_audio.delta","n":{{(batch * 100) + i}}}""")]);
+            var more = batch < 99;
+            var chunks = Enumerable.Range(0, 100).Select(i => new ServerEventChunk($$"""{"type":"response.output_audio.delta","n":{{(batch * 100) + i}}}""", 1, false)).ToArray();
+            await cut.InvokeAsync(() => page.Instance.OnServerEvents(chunks, new AudioLevels(0, 0), more));
+            if (more)
+            {
+                Assert.Equal(rendersBefore, page.RenderCount);
+            }
         }
 
         cut.WaitForAssertion(() => Assert.Equal("10001 of 10001", cut.Find("[data-testid=log-count]").TextContent.Trim()));
@@ -247,7 +258,7 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
 
         await cut.InvokeAsync(() => Page(cut).OnServerEvents(
             [new ServerEventChunk("""{"type":"session.upd""", 1, true), new ServerEventChunk("""ated","session":{}}""", 1, false)],
-            new AudioLevels(0.5, 0.25)));
+            new AudioLevels(0.5, 0.25), false));
         cut.WaitForAssertion(() => Assert.Contains(cut.FindAll("[data-testid=log-row]"), r => r.GetAttribute("data-type") == "session.updated"));
     }
 
@@ -323,7 +334,7 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
     private static string? State(IRenderedComponent<MainLayout> cut) => cut.Find("[data-testid=connection-state]").GetAttribute("data-state");
 
     private static Task Push(IRenderedComponent<MainLayout> cut, params string[] events) =>
-        cut.InvokeAsync(() => Page(cut).OnServerEvents([.. events.Select(e => new ServerEventChunk(e, 1_795_000_000_000, false))], new AudioLevels(0.1, 0.2)));
+        cut.InvokeAsync(() => Page(cut).OnServerEvents([.. events.Select(e => new ServerEventChunk(e, 1_795_000_000_000, false))], new AudioLevels(0.1, 0.2), false));
 
     private List<string> SentJson() => [.. _peer.Invocations.Where(i => i.Identifier == "send").Select(i => (string)i.Arguments[0]!)];
 

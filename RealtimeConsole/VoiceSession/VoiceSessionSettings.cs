@@ -48,7 +48,26 @@ public sealed class VoiceSessionSettings
     /// <summary>Push-to-talk needs the client to decide when a turn ends, so it turns VAD off.</summary>
     public TurnDetectionMode EffectiveTurnDetection => PushToTalk ? TurnDetectionMode.None : TurnDetection;
 
-    /// <summary>The session part used for both the client-secret overrides and the <c>session.update</c> event.</summary>
+    /// <summary>The body of <c>POST /api/realtime/client-secret</c>: the broker's flat overrides.</summary>
+    public JsonObject BuildSecretOverrides(IEnumerable<JsonObject> tools)
+    {
+        var session = BuildSession(tools);
+        var overrides = new JsonObject
+        {
+            ["model"] = Model,
+            ["voice"] = Voice,
+            ["instructions"] = Instructions,
+            ["tools"] = session["tools"]!.DeepClone(),
+        };
+        if (session["audio"]!["input"]!["turn_detection"] is JsonObject turnDetection)
+        {
+            overrides["turn_detection"] = turnDetection.DeepClone();
+        }
+
+        return overrides;
+    }
+
+    /// <summary>The <c>session</c> of the <c>session.update</c> event sent when the channel opens.</summary>
     public JsonObject BuildSession(IEnumerable<JsonObject> tools)
     {
         JsonNode? turnDetection = EffectiveTurnDetection switch

@@ -146,7 +146,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
             string? secret = null;
             if (_settings.Path == ConnectionPath.BrowserDirect)
             {
-                var minted = await _peer.InvokeAsync<PeerStepResult>("requestSecret", _settings.BuildSession(PageTools.Definitions()));
+                var minted = await _peer.InvokeAsync<PeerStepResult>("requestSecret", _settings.BuildSecretOverrides(PageTools.Definitions()));
                 if (attempt != _attempt)
                 {
                     return;
@@ -257,7 +257,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     }
 
     [JSInvokable]
-    public async Task OnServerEvents(ServerEventChunk[] chunks, AudioLevels levels)
+    public async Task OnServerEvents(ServerEventChunk[] chunks, AudioLevels levels, bool more)
     {
         foreach (var chunk in chunks)
         {
@@ -273,12 +273,16 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
             await ApplyAsync(json);
         }
 
-        if (_meters is not null)
+        // The browser sends a flush in several calls when it is large; rendering once per flush keeps a flood cheap.
+        if (!more)
         {
-            await _meters.ShowAsync(levels);
-        }
+            if (_meters is not null)
+            {
+                await _meters.ShowAsync(levels);
+            }
 
-        StateHasChanged();
+            StateHasChanged();
+        }
     }
 
     [JSInvokable]
