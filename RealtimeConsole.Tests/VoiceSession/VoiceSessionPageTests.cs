@@ -277,6 +277,7 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         Assert.Equal("conversation.item.create", (string?)item["type"]);
         Assert.Equal("What is WebRTC?", (string?)item["item"]!["content"]![0]!["text"]);
         Assert.Equal("response.create", (string?)JsonNode.Parse(SentJson()[2])!["type"]);
+        Assert.Empty(cut.FindAll("[data-testid=send-error]"));
 
         await Push(cut,
             """{"type":"rate_limits.updated","rate_limits":[{"name":"requests","limit":60,"remaining":58,"reset_seconds":2}]}""",
