@@ -201,10 +201,10 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         cut.WaitForAssertion(() => Assert.Equal(4, cut.FindAll("[data-testid=log-row]").Count));
 
         cut.Find("input[data-testid=log-filter]").Input("response.");
-        cut.WaitForAssertion(() => Assert.Equal(["response.created", "response.done"], cut.FindAll("[data-testid=log-row]").Select(r => r.GetAttribute("data-type"))));
+        cut.WaitForAssertion(() => Assert.Equal(["response.done", "response.created"], cut.FindAll("[data-testid=log-row]").Select(r => r.GetAttribute("data-type"))));
 
         cut.Find("[data-testid=log-row] [role=button]").Click();
-        cut.WaitForAssertion(() => Assert.Contains("\"type\": \"response.created\"", cut.Find("[data-testid=log-json]").TextContent, StringComparison.Ordinal));
+        cut.WaitForAssertion(() => Assert.Contains("\"type\": \"response.done\"", cut.Find("[data-testid=log-json]").TextContent, StringComparison.Ordinal));
 
         cut.Find("[data-testid=log-pause]").Click();
         await Push(cut, """{"type":"response.output_text.delta","item_id":"it_1","delta":"x"}""");

@@ -48,6 +48,7 @@ public sealed class VoiceEventLog
     private readonly List<VoiceLogEntry> _entries = [];
     private readonly List<VoiceLogEntry> _held = [];
     private ReadOnlyCollection<VoiceLogEntry>? _view;
+    private ReadOnlyCollection<VoiceLogEntry>? _newestFirst;
     private string _filter = "";
     private long _sequence;
 
@@ -64,6 +65,7 @@ public sealed class VoiceEventLog
         {
             _filter = value?.Trim() ?? "";
             _view = null;
+            _newestFirst = null;
         }
     }
 
@@ -71,6 +73,9 @@ public sealed class VoiceEventLog
     public ReadOnlyCollection<VoiceLogEntry> View => _view ??= (_filter.Length == 0
         ? [.. _entries]
         : _entries.Where(e => e.Type.Contains(_filter, StringComparison.OrdinalIgnoreCase)).ToList()).AsReadOnly();
+
+    /// <summary>The same entries newest first, for the live view.</summary>
+    public ReadOnlyCollection<VoiceLogEntry> NewestFirst => _newestFirst ??= View.Reverse().ToList().AsReadOnly();
 
     public IEnumerable<string> Types => _entries.Select(e => e.Type).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
 
@@ -107,6 +112,7 @@ public sealed class VoiceEventLog
         _entries.Clear();
         _held.Clear();
         _view = null;
+        _newestFirst = null;
     }
 
     /// <summary>One JSON object per line: time, direction and the event itself, for the filtered view.</summary>
@@ -163,5 +169,6 @@ public sealed class VoiceEventLog
 
         _entries.Add(entry);
         _view = null;
+        _newestFirst = null;
     }
 }
