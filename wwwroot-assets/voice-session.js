@@ -138,7 +138,7 @@ class VoiceSessionPeer {
 
     attachRemote(stream) {
         this.audio.srcObject = stream;
-        this.audio.play().catch(error => this.enqueueLocal("audio.playback_blocked", error.message));
+        this.audio.play().catch(error => this.dotNet.invokeMethodAsync("OnPlaybackBlocked", `${error.name}: ${error.message}`).catch(() => this.close()));
         this.outputAnalyser = this.analyse(stream);
     }
 
@@ -169,11 +169,6 @@ class VoiceSessionPeer {
 
     enqueue(json) {
         this.queue.push({ json, at: Date.now(), continues: false });
-    }
-
-    // A browser-side event (not from the wire) shown in the log so nothing is silently dropped.
-    enqueueLocal(type, message) {
-        this.enqueue(JSON.stringify({ type, message }));
     }
 
     // Sends queued events in chunks under the SignalR message limit, every 100 ms; the page renders once per flush.
@@ -259,11 +254,14 @@ class VoiceSessionPeer {
         clearInterval(this.timer);
         clearInterval(this.statsTimer);
         if (this.channel) {
+            this.channel.onopen = null;
+            this.channel.onmessage = null;
             this.channel.onclose = null;
             this.channel.close();
         }
         if (this.pc) {
             this.pc.onconnectionstatechange = null;
+            this.pc.ontrack = null;
             this.pc.close();
         }
         this.stream?.getTracks().forEach(t => t.stop());

@@ -323,6 +323,43 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         Assert.Equal(5, sent.Count);
     }
 
+    [Fact]
+    public async Task Mute_volume_and_push_to_talk_drive_the_browser_peer()
+    {
+        var connect = _peer.Setup<PeerStepResult>("connect", _ => true);
+        connect.SetResult(Answered);
+        var muted = _peer.SetupVoid("setMuted", _ => true);
+        muted.SetVoidResult();
+        var cut = RenderPage();
+        var volume = _peer.SetupVoid("setVolume", _ => true);
+        volume.SetVoidResult();
+        cut.Find("input[data-testid=push-to-talk-switch]").Change(true);
+
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+        cut.WaitForAssertion(() => Assert.Equal("Connected", State(cut)));
+        Assert.Contains("muted = True", connect.Invocations.Single().Arguments[0]!.ToString(), StringComparison.Ordinal);
+        var update = JsonNode.Parse(SentJson()[0])!;
+        Assert.Null(update["session"]!["audio"]!["input"]!["turn_detection"]);
+
+        cut.Find("[data-testid=push-to-talk]").PointerDown();
+        cut.WaitForAssertion(() => Assert.Equal([false], muted.Invocations.Select(i => (bool)i.Arguments[0]!)));
+        cut.Find("[data-testid=push-to-talk]").PointerUp();
+        cut.WaitForAssertion(() => Assert.Equal([false, true], muted.Invocations.Select(i => (bool)i.Arguments[0]!)));
+        Assert.Equal(["session.update", "input_audio_buffer.commit", "response.create"], SentJson().Select(j => (string?)JsonNode.Parse(j)!["type"]));
+
+        cut.Find("input[data-testid=mute]").Change(true);
+        cut.WaitForAssertion(() => Assert.Equal([false, true, true], muted.Invocations.Select(i => (bool)i.Arguments[0]!)));
+        cut.Find("[data-testid=push-to-talk]").PointerDown();
+        Assert.Equal(3, muted.Invocations.Count);
+
+        cut.Find("input[data-testid=volume]").Input("40");
+        cut.WaitForAssertion(() => Assert.Equal([0.4], volume.Invocations.Select(i => (double)i.Arguments[0]!)));
+
+        await cut.InvokeAsync(() => Page(cut).OnPlaybackBlocked("NotAllowedError: play() failed"));
+        cut.WaitForAssertion(() => Assert.Contains("blocked audio playback (NotAllowedError: play() failed)", cut.Find("[data-testid=playback-problem]").TextContent, StringComparison.Ordinal));
+    }
+
     private IRenderedComponent<MainLayout> RenderPage() =>
         Render<MainLayout>(p => p.Add(l => l.Body, builder =>
         {

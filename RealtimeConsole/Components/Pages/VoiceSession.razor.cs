@@ -41,6 +41,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     private string? _sendError;
     private string? _highlighted;
     private string? _microphoneError;
+    private string? _playbackProblem;
     private IReadOnlyList<MicrophoneInfo> _microphones = [];
     private string _microphoneId = "";
     private bool _muted;
@@ -120,6 +121,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         _conversation = new VoiceConversation();
         _toolCalls.Clear();
         _stats = null;
+        _playbackProblem = null;
         await ConnectAsync(reconnecting: false);
     }
 
@@ -283,6 +285,14 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
             StateHasChanged();
         }
+    }
+
+    [JSInvokable]
+    public Task OnPlaybackBlocked(string reason)
+    {
+        _playbackProblem = $"The browser blocked audio playback ({reason}). Click anywhere on the page, then reconnect.";
+        StateHasChanged();
+        return Task.CompletedTask;
     }
 
     [JSInvokable]
