@@ -102,7 +102,7 @@ class VoiceSessionPeer {
         channel.onmessage = event => this.enqueue(String(event.data));
         this.meterInput(this.stream);
         this.timer = setInterval(() => this.flush(), flushIntervalMs);
-        this.statsTimer = setInterval(() => this.reportStats(), 1000);
+        this.statsTimer = setInterval(() => this.reportStats().catch(error => this.lost(`getStats failed: ${error.message}`)), 1000);
 
         const offer = await pc.createOffer();
         await pc.setLocalDescription(offer);
@@ -204,9 +204,10 @@ class VoiceSessionPeer {
                 await this.dotNet.invokeMethodAsync("OnLevels", levels);
             }
         } catch (error) {
-            // The circuit is gone or the page rejected the batch: stop instead of flooding it.
+            // The page rejected a batch (or the circuit is gone): stop instead of flooding it, and say why.
+            this.queue.length = 0;
+            this.reportLoss(`The page could not take the server's events: ${error.message}`);
             this.close();
-            console.warn("voice-session: could not deliver events to the page", error);
         }
     }
 
@@ -246,6 +247,15 @@ class VoiceSessionPeer {
         if (!this.closed) {
             await this.dotNet.invokeMethodAsync("OnConnectionLost", reason).catch(() => this.close());
         }
+    }
+
+    reportLoss(reason) {
+        if (this.reportedLoss || this.closed) {
+            return;
+        }
+        this.reportedLoss = true;
+        // If this fails too the circuit is gone, and nobody is left to tell.
+        this.dotNet.invokeMethodAsync("OnConnectionLost", reason).catch(() => this.close());
     }
 
     // Stops the microphone and closes the connection; safe to call more than once.
