@@ -92,6 +92,10 @@ public sealed class VoiceSessionModelTests
         Assert.True(conversation.Apply("""{"type":"error","error":{"type":"invalid_request_error","code":"session_expired","message":"Your session hit the maximum duration of 60 minutes."}}""").SessionExpired);
         Assert.StartsWith("session_expired: Your session", conversation.LastError, StringComparison.Ordinal);
         Assert.Same(ServerEventEffect.None, conversation.Apply("{oops"));
+
+        conversation.Apply("""{"type":"response.output_audio_transcript.delta","item_id":"it_2","delta":"You said"}""");
+        conversation.Apply("""{"type":"response.done","response":{"status":"cancelled","output":[{"type":"message","id":"it_2"}]}}""");
+        Assert.True(conversation.Turns[^1] is { Done: true, Interrupted: true, Text: "You said" });
     }
 
     [Fact]

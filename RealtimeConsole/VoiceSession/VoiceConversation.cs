@@ -17,6 +17,9 @@ public sealed class TranscriptTurn(Speaker speaker, string key)
     public string Text { get; set; } = "";
 
     public bool Done { get; set; }
+
+    /// <summary>The response ended before this turn was complete (cancelled, e.g. by barge-in, or failed).</summary>
+    public bool Interrupted { get; set; }
 }
 
 public sealed record RateLimitReading(string Name, long Limit, long Remaining, double ResetSeconds);
@@ -129,10 +132,18 @@ public sealed class VoiceConversation
         }
 
         var calls = new List<FunctionCall>();
+        var completed = Str(response, "status") is null or "completed";
         if (response.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
         {
             foreach (var item in output.EnumerateArray())
             {
+                if (item.ValueKind == JsonValueKind.Object && Str(item, "id") is { } itemId
+                    && _turns.FindLast(t => t.Speaker == Speaker.Assistant && t.Key == itemId) is { Done: false } open)
+                {
+                    open.Done = true;
+                    open.Interrupted = !completed;
+                }
+
                 if (item.ValueKind == JsonValueKind.Object && Str(item, "type") == "function_call" && Str(item, "call_id") is { } callId)
                 {
                     calls.Add(new FunctionCall(callId, Str(item, "name") ?? "", Str(item, "arguments") ?? "{}"));
