@@ -154,6 +154,18 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
     }
 
     [Fact]
+    public void A_browser_exception_while_connecting_fails_with_its_message()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetException(new Microsoft.JSInterop.JSException("Failed to execute 'setRemoteDescription': Failed to parse SessionDescription."));
+        var cut = RenderPage();
+
+        cut.Find("[data-testid=connect]").Click();
+        cut.WaitForAssertion(() => Assert.Equal("Failed", State(cut)));
+        Assert.Equal("The browser could not connect: Failed to execute 'setRemoteDescription': Failed to parse SessionDescription.", cut.Find("[data-testid=state-reason]").TextContent.Trim());
+        Assert.Single(_peer.Invocations, i => i.Identifier == "close");
+    }
+
+    [Fact]
     public async Task A_dropped_connection_reconnects_within_budget_then_fails_with_the_reason()
     {
         _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);

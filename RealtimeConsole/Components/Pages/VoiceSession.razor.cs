@@ -92,7 +92,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
     protected override void OnInitialized()
     {
-        _ticker = Time.CreateTimer(_ => _ = InvokeAsync(TickAsync), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        _ticker = Time.CreateTimer(_ => _ = InvokeAsync(TickSafelyAsync), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
@@ -183,6 +183,10 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         {
             await FailAsync($"The browser could not connect: {ex.Message}");
         }
+        catch (TaskCanceledException) when (attempt == _attempt)
+        {
+            await FailAsync("The browser did not finish connecting in time (the JS interop call timed out).");
+        }
     }
 
     private async Task FailStepAsync(PeerStepResult result, string step)
@@ -205,6 +209,19 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         await ClosePeerAsync();
         _reason = reason;
         _state = VoiceConnectionState.Failed;
+    }
+
+    // A timer callback has no caller to throw to: hand failures to the renderer like any event handler's.
+    private async Task TickSafelyAsync()
+    {
+        try
+        {
+            await TickAsync();
+        }
+        catch (Exception ex)
+        {
+            await DispatchExceptionAsync(ex);
+        }
     }
 
     private async Task TickAsync()
