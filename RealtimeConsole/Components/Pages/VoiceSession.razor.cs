@@ -1,0 +1,530 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+using MudBlazor;
+using RealtimeConsole.Components.Layout;
+using RealtimeConsole.Components.Panels;
+using RealtimeConsole.VoiceSession;
+
+namespace RealtimeConsole.Components.Pages;
+
+/// <summary>
+/// The voice session page: a state machine over one browser peer (wwwroot-assets/voice-session.js) that turns
+/// every step's outcome into a visible state with a reason, and reacts to what the server says on the channel.
+/// </summary>
+public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
+{
+    public const string ModulePath = "./assets/voice-session.js";
+    public const string ServerCallsPath = "/api/realtime/calls";
+
+    /// <summary>Reconnects allowed per press of Connect, so a flapping upstream cannot loop forever.</summary>
+    public const int ReconnectBudget = 3;
+
+    /// <summary>Used when a 429 carries no Retry-After.</summary>
+    public static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(5);
+
+    private readonly VoiceSessionSettings _settings = new();
+    private readonly VoiceEventLog _log = new();
+    private readonly List<ToolCallRecord> _toolCalls = [];
+    private readonly StringBuilder _partialEvent = new();
+    private VoiceConversation _conversation = new();
+    private IJSObjectReference? _module;
+    private IJSObjectReference? _peer;
+    private DotNetObjectReference<VoiceSession>? _self;
+    private ITimer? _ticker;
+    private ElementReference _audio;
+    private VoiceLevelMeters? _meters;
+    private VoiceConnectionState _state = VoiceConnectionState.Idle;
+    private string? _reason;
+    private string? _sendError;
+    private string? _highlighted;
+    private string? _microphoneError;
+    private string? _playbackProblem;
+    private IReadOnlyList<MicrophoneInfo> _microphones = [];
+    private string _microphoneId = "";
+    private bool _muted;
+    private int _volume = 80;
+    private ConnectionStats? _stats;
+    private DateTimeOffset _connectedAt;
+    private DateTimeOffset _retryAt;
+    private TimeSpan _retryAfter;
+    private int _reconnectsLeft;
+    private int _attempt;
+    private bool _disposed;
+
+    [Inject] private IJSRuntime JS { get; set; } = null!;
+
+    [Inject] private TimeProvider Time { get; set; } = null!;
+
+    [Inject] private ISnackbar Snackbar { get; set; } = null!;
+
+    [Inject] private IServiceProvider Services { get; set; } = null!;
+
+    [CascadingParameter] public MainLayout? Layout { get; set; }
+
+    private DateTimeOffset Now => Time.GetUtcNow();
+
+    private int SecondsLeft => Math.Max(0, (int)Math.Ceiling((_retryAt - Now).TotalSeconds));
+
+    private double CountdownPercent => _retryAfter <= TimeSpan.Zero ? 0 : 100 * (1 - Math.Clamp((_retryAt - Now) / _retryAfter, 0, 1));
+
+    private string StateLabel => _state switch
+    {
+        VoiceConnectionState.Idle => "Idle",
+        VoiceConnectionState.GettingSecret => "Getting a secret…",
+        VoiceConnectionState.Negotiating => "Negotiating…",
+        VoiceConnectionState.Connected => "Connected",
+        VoiceConnectionState.Reconnecting => "Reconnecting…",
+        VoiceConnectionState.WaitingToRetry => "Rate limited",
+        _ => "Failed",
+    };
+
+    private Color StateColor => _state switch
+    {
+        VoiceConnectionState.Connected => Color.Success,
+        VoiceConnectionState.Failed => Color.Error,
+        VoiceConnectionState.WaitingToRetry or VoiceConnectionState.Reconnecting => Color.Warning,
+        VoiceConnectionState.Idle => Color.Default,
+        _ => Color.Info,
+    };
+
+    protected override void OnInitialized()
+    {
+        _ticker = Time.CreateTimer(_ => _ = InvokeAsync(TickSafelyAsync), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (!firstRender)
+        {
+            return;
+        }
+
+        try
+        {
+            var module = await ModuleAsync();
+            _microphones = await module.InvokeAsync<MicrophoneInfo[]>("listMicrophones");
+        }
+        catch (JSException ex)
+        {
+            _microphoneError = $"Could not list microphones: {ex.Message}";
+        }
+
+        StateHasChanged();
+    }
+
+    private async Task ConnectClickedAsync()
+    {
+        _reconnectsLeft = ReconnectBudget;
+        _conversation = new VoiceConversation();
+        _toolCalls.Clear();
+        _stats = null;
+        _playbackProblem = null;
+        await ConnectAsync(reconnecting: false);
+    }
+
+    private async Task ConnectAsync(bool reconnecting)
+    {
+        var attempt = ++_attempt;
+        _sendError = null;
+        if (!reconnecting)
+        {
+            _reason = null;
+        }
+
+        await ClosePeerAsync();
+        _state = reconnecting ? VoiceConnectionState.Reconnecting
+            : _settings.Path == ConnectionPath.BrowserDirect ? VoiceConnectionState.GettingSecret : VoiceConnectionState.Negotiating;
+        StateHasChanged();
+        try
+        {
+            var module = await ModuleAsync();
+            _self ??= DotNetObjectReference.Create(this);
+            _peer = await module.InvokeAsync<IJSObjectReference>("createPeer", _self, _audio);
+
+            var callsUrl = ServerCallsPath;
+            string? secret = null;
+            if (_settings.Path == ConnectionPath.BrowserDirect)
+            {
+                var minted = await _peer.InvokeAsync<PeerStepResult>("requestSecret", _settings.BuildSecretOverrides(PageTools.Definitions()));
+                if (attempt != _attempt)
+                {
+                    return;
+                }
+
+                if (!minted.Ok || string.IsNullOrEmpty(minted.Value) || string.IsNullOrEmpty(minted.CallsUrl))
+                {
+                    await FailStepAsync(minted.Ok ? minted with { Ok = false, Message = "the server's answer had no value or calls_url" } : minted, "getting a client secret");
+                    return;
+                }
+
+                (callsUrl, secret) = (minted.CallsUrl, minted.Value);
+                if (!reconnecting)
+                {
+                    _state = VoiceConnectionState.Negotiating;
+                    StateHasChanged();
+                }
+            }
+
+            var answered = await _peer.InvokeAsync<PeerStepResult>("connect", new { callsUrl, secret, microphoneId = _microphoneId, muted = _muted || _settings.PushToTalk });
+            if (attempt != _attempt)
+            {
+                return;
+            }
+
+            if (!answered.Ok)
+            {
+                await FailStepAsync(answered, "exchanging the SDP offer");
+            }
+        }
+        catch (JSException ex) when (attempt == _attempt)
+        {
+            await FailAsync($"The browser could not connect: {ex.Message}");
+        }
+        catch (TaskCanceledException) when (attempt == _attempt)
+        {
+            await FailAsync("The browser did not finish connecting in time (the JS interop call timed out).");
+        }
+    }
+
+    private async Task FailStepAsync(PeerStepResult result, string step)
+    {
+        await ClosePeerAsync();
+        if (result.IsRateLimited && !result.IsQuotaExhausted)
+        {
+            _retryAfter = result.RetryAfterSeconds is > 0 ? TimeSpan.FromSeconds(result.RetryAfterSeconds.Value) : DefaultRetryAfter;
+            _retryAt = Now + _retryAfter;
+            _reason = result.Describe(step);
+            _state = VoiceConnectionState.WaitingToRetry;
+            return;
+        }
+
+        await FailAsync(result.Describe(step));
+    }
+
+    private async Task FailAsync(string reason)
+    {
+        await ClosePeerAsync();
+        _reason = reason;
+        _state = VoiceConnectionState.Failed;
+    }
+
+    // A timer callback has no caller to throw to: hand failures to the renderer like any event handler's.
+    private async Task TickSafelyAsync()
+    {
+        try
+        {
+            await TickAsync();
+        }
+        catch (Exception ex)
+        {
+            await DispatchExceptionAsync(ex);
+        }
+    }
+
+    private async Task TickAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        if (_state == VoiceConnectionState.WaitingToRetry && Now >= _retryAt)
+        {
+            await ConnectAsync(reconnecting: false);
+        }
+
+        if (_state is VoiceConnectionState.WaitingToRetry or VoiceConnectionState.Connected)
+        {
+            StateHasChanged();
+        }
+    }
+
+    private async Task DisconnectAsync()
+    {
+        _attempt++;
+        await ClosePeerAsync();
+        _state = VoiceConnectionState.Idle;
+        _reason = null;
+    }
+
+    [JSInvokable]
+    public async Task OnChannelOpen()
+    {
+        _state = VoiceConnectionState.Connected;
+        _connectedAt = Now;
+        _reason = null;
+        await SendEventAsync(new JsonObject { ["type"] = "session.update", ["session"] = _settings.BuildSession(PageTools.Definitions()) });
+        StateHasChanged();
+    }
+
+    [JSInvokable]
+    public async Task OnConnectionLost(string reason)
+    {
+        if (_state is VoiceConnectionState.Connected or VoiceConnectionState.Reconnecting && _reconnectsLeft > 0)
+        {
+            await ReconnectAsync(reason);
+        }
+        else if (_state is not (VoiceConnectionState.Idle or VoiceConnectionState.WaitingToRetry))
+        {
+            await FailAsync(_state == VoiceConnectionState.Negotiating ? reason : $"{reason} Gave up after {ReconnectBudget} reconnects.");
+        }
+
+        StateHasChanged();
+    }
+
+    [JSInvokable]
+    public async Task OnServerEvents(ServerEventChunk[] chunks, AudioLevels levels, bool more)
+    {
+        foreach (var chunk in chunks)
+        {
+            _partialEvent.Append(chunk.Json);
+            if (chunk.Continues)
+            {
+                continue;
+            }
+
+            var json = _partialEvent.ToString();
+            _partialEvent.Clear();
+            _log.Add(DateTimeOffset.FromUnixTimeMilliseconds(chunk.At), EventDirection.Received, json);
+            await ApplyAsync(json);
+        }
+
+        // The browser sends a flush in several calls when it is large; rendering once per flush keeps a flood cheap.
+        if (!more)
+        {
+            if (_meters is not null)
+            {
+                await _meters.ShowAsync(levels);
+            }
+
+            StateHasChanged();
+        }
+    }
+
+    [JSInvokable]
+    public Task OnPlaybackBlocked(string reason)
+    {
+        _playbackProblem = $"The browser blocked audio playback ({reason}). Click anywhere on the page, then reconnect.";
+        StateHasChanged();
+        return Task.CompletedTask;
+    }
+
+    [JSInvokable]
+    public Task OnLevels(AudioLevels levels) => _meters?.ShowAsync(levels) ?? Task.CompletedTask;
+
+    [JSInvokable]
+    public Task OnStats(ConnectionStats stats)
+    {
+        _stats = stats;
+        StateHasChanged();
+        return Task.CompletedTask;
+    }
+
+    private async Task ApplyAsync(string json)
+    {
+        var effect = _conversation.Apply(json);
+        if (effect.RateLimitsChanged)
+        {
+            (Services.GetService(typeof(IVoiceRateLimitsSink)) as IVoiceRateLimitsSink)?.Record(_conversation.RateLimits, Now);
+        }
+
+        if (effect.SessionExpired && _reconnectsLeft > 0)
+        {
+            await ReconnectAsync("The session expired (session_expired).");
+            return;
+        }
+
+        if (effect.FunctionCalls.Count > 0)
+        {
+            await RunToolsAsync(effect.FunctionCalls);
+        }
+    }
+
+    private async Task ReconnectAsync(string reason)
+    {
+        _reconnectsLeft--;
+        _reason = reason;
+        await ConnectAsync(reconnecting: true);
+    }
+
+    private async Task RunToolsAsync(IReadOnlyList<FunctionCall> calls)
+    {
+        foreach (var call in calls)
+        {
+            var (ok, output) = _settings.ToolsEnabled
+                ? await PageTools.ExecuteAsync(this, call.Name, call.Arguments)
+                : (false, new JsonObject { ["ok"] = false, ["error"] = "page tools are turned off" }.ToJsonString());
+            _toolCalls.Add(new ToolCallRecord(call.CallId, call.Name, call.Arguments, output, ok, Now));
+            await SendEventAsync(new JsonObject
+            {
+                ["type"] = "conversation.item.create",
+                ["item"] = new JsonObject { ["type"] = "function_call_output", ["call_id"] = call.CallId, ["output"] = output },
+            });
+        }
+
+        await SendEventAsync(new JsonObject { ["type"] = "response.create" });
+    }
+
+    private async Task SendTextAsync(string text)
+    {
+        _conversation.AddUserText(text);
+        await SendEventAsync(new JsonObject
+        {
+            ["type"] = "conversation.item.create",
+            ["item"] = new JsonObject
+            {
+                ["type"] = "message",
+                ["role"] = "user",
+                ["content"] = new JsonArray(new JsonObject { ["type"] = "input_text", ["text"] = text }),
+            },
+        });
+        await SendEventAsync(new JsonObject { ["type"] = "response.create" });
+    }
+
+    private async Task SendEventAsync(JsonObject evt)
+    {
+        var json = evt.ToJsonString();
+        _log.Add(Now, EventDirection.Sent, json);
+        if (_peer is null)
+        {
+            _sendError = $"Not sent ({evt["type"]}): there is no connection.";
+            return;
+        }
+
+        try
+        {
+            await _peer.InvokeVoidAsync("send", json);
+            _sendError = null;
+        }
+        catch (JSException ex)
+        {
+            _sendError = $"Not sent ({evt["type"]}): {ex.Message}";
+        }
+    }
+
+    private async Task SetMutedAsync(bool muted)
+    {
+        _muted = muted;
+        if (_peer is not null)
+        {
+            await _peer.InvokeVoidAsync("setMuted", muted || _settings.PushToTalk);
+        }
+    }
+
+    private async Task TalkStartAsync()
+    {
+        if (_peer is not null && !_muted)
+        {
+            await _peer.InvokeVoidAsync("setMuted", false);
+        }
+    }
+
+    private async Task TalkEndAsync()
+    {
+        if (_peer is null)
+        {
+            return;
+        }
+
+        await _peer.InvokeVoidAsync("setMuted", true);
+        await SendEventAsync(new JsonObject { ["type"] = "input_audio_buffer.commit" });
+        await SendEventAsync(new JsonObject { ["type"] = "response.create" });
+    }
+
+    private async Task SetVolumeAsync(int volume)
+    {
+        _volume = volume;
+        if (_peer is not null)
+        {
+            await _peer.InvokeVoidAsync("setVolume", volume / 100.0);
+        }
+    }
+
+    private async Task ExportAsync()
+    {
+        var module = await ModuleAsync();
+        var name = $"voice-events-{Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.jsonl";
+        await module.InvokeVoidAsync("downloadText", name, _log.ToJsonl(), "application/x-ndjson");
+    }
+
+    public Task SetThemeAsync(bool dark)
+    {
+        if (Layout is null)
+        {
+            throw new InvalidOperationException("this page is not inside the console layout, so it has no theme to switch");
+        }
+
+        Layout.SetDarkMode(dark);
+        return Task.CompletedTask;
+    }
+
+    public Task HighlightPanelAsync(string panel)
+    {
+        _highlighted = panel;
+        return Task.CompletedTask;
+    }
+
+    public Task ShowToastAsync(string message, string severity)
+    {
+        Snackbar.Add(message, severity switch
+        {
+            "success" => Severity.Success,
+            "warning" => Severity.Warning,
+            "error" => Severity.Error,
+            _ => Severity.Info,
+        });
+        return Task.CompletedTask;
+    }
+
+    private string PanelClass(string panel) => panel == _highlighted ? "voice-panel voice-panel--highlighted" : "voice-panel";
+
+    private static string FormatDuration(TimeSpan duration) =>
+        duration.ToString(duration.TotalHours >= 1 ? @"h\:mm\:ss" : @"mm\:ss", CultureInfo.InvariantCulture);
+
+    private async Task<IJSObjectReference> ModuleAsync() =>
+        _module ??= await JS.InvokeAsync<IJSObjectReference>("import", ModulePath);
+
+    /// <summary>Stops the microphone and closes the peer; the browser may already be gone.</summary>
+    private async Task ClosePeerAsync()
+    {
+        var peer = _peer;
+        _peer = null;
+        if (peer is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await peer.InvokeVoidAsync("close");
+            await peer.DisposeAsync();
+        }
+        catch (JSDisconnectedException)
+        {
+            // The circuit is gone, and with it the browser's peer connection and microphone.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        _ticker?.Dispose();
+        await ClosePeerAsync();
+        try
+        {
+            if (_module is not null)
+            {
+                await _module.DisposeAsync();
+            }
+        }
+        catch (JSDisconnectedException)
+        {
+            // Nothing left to release in a browser that has disconnected.
+        }
+
+        _self?.Dispose();
+    }
+}

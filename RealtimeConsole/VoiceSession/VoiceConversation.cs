@@ -1,0 +1,191 @@
+using System.Text.Json;
+
+namespace RealtimeConsole.VoiceSession;
+
+public enum Speaker
+{
+    User,
+    Assistant,
+}
+
+public sealed class TranscriptTurn(Speaker speaker, string key)
+{
+    public Speaker Speaker { get; } = speaker;
+
+    public string Key { get; } = key;
+
+    public string Text { get; set; } = "";
+
+    public bool Done { get; set; }
+
+    /// <summary>The response ended before this turn was complete (cancelled, e.g. by barge-in, or failed).</summary>
+    public bool Interrupted { get; set; }
+}
+
+public sealed record RateLimitReading(string Name, long Limit, long Remaining, double ResetSeconds);
+
+public sealed record FunctionCall(string CallId, string Name, string Arguments);
+
+/// <summary>Usage summed over every <c>response.done</c> of one session.</summary>
+public sealed record UsageTotals(int Responses, long InputTokens, long OutputTokens, long CachedTokens, long TotalTokens)
+{
+    public static readonly UsageTotals Zero = new(0, 0, 0, 0, 0);
+}
+
+/// <summary>What the server events say about the conversation: transcript, usage, limits, calls and errors.</summary>
+public sealed class VoiceConversation
+{
+    private readonly List<TranscriptTurn> _turns = [];
+
+    public IReadOnlyList<TranscriptTurn> Turns => _turns;
+
+    public UsageTotals Usage { get; private set; } = UsageTotals.Zero;
+
+    public IReadOnlyList<RateLimitReading> RateLimits { get; private set; } = [];
+
+    public string? LastError { get; private set; }
+
+    public string? SessionId { get; private set; }
+
+    public void AddUserText(string text) => _turns.Add(new TranscriptTurn(Speaker.User, $"local-{_turns.Count}") { Text = text, Done = true });
+
+    public void ResetUsage() => Usage = UsageTotals.Zero;
+
+    /// <summary>Applies one server event; returns what the page must act on.</summary>
+    public ServerEventEffect Apply(string json)
+    {
+        JsonElement root;
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            root = doc.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return ServerEventEffect.None;
+        }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return ServerEventEffect.None;
+        }
+
+        switch (Str(root, "type"))
+        {
+            case "session.created":
+                SessionId = root.TryGetProperty("session", out var s) ? Str(s, "id") : null;
+                return ServerEventEffect.None;
+            case "response.output_audio_transcript.delta" or "response.output_text.delta":
+                AssistantTurn(Str(root, "item_id") ?? Str(root, "response_id") ?? "assistant").Text += Str(root, "delta");
+                return ServerEventEffect.None;
+            case "response.output_audio_transcript.done" or "response.output_text.done":
+                var done = AssistantTurn(Str(root, "item_id") ?? Str(root, "response_id") ?? "assistant");
+                done.Text = Str(root, "transcript") ?? Str(root, "text") ?? done.Text;
+                done.Done = true;
+                return ServerEventEffect.None;
+            case "conversation.item.input_audio_transcription.completed":
+                _turns.Add(new TranscriptTurn(Speaker.User, Str(root, "item_id") ?? $"speech-{_turns.Count}")
+                {
+                    Text = Str(root, "transcript") ?? "",
+                    Done = true,
+                });
+                return ServerEventEffect.None;
+            case "response.done":
+                return ApplyResponseDone(root);
+            case "rate_limits.updated":
+                RateLimits = root.TryGetProperty("rate_limits", out var limits) && limits.ValueKind == JsonValueKind.Array
+                    ? [.. limits.EnumerateArray().Select(l => new RateLimitReading(
+                        Str(l, "name") ?? "?", Long(l, "limit"), Long(l, "remaining"),
+                        l.TryGetProperty("reset_seconds", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetDouble() : 0))]
+                    : [];
+                return new ServerEventEffect { RateLimitsChanged = true };
+            case "error":
+                var error = root.TryGetProperty("error", out var e) ? e : default;
+                var code = error.ValueKind == JsonValueKind.Object ? Str(error, "code") : null;
+                var message = error.ValueKind == JsonValueKind.Object ? Str(error, "message") : null;
+                LastError = $"{code ?? "error"}: {message ?? "(no message)"}";
+                return new ServerEventEffect { SessionExpired = code == "session_expired" };
+            default:
+                return ServerEventEffect.None;
+        }
+    }
+
+    private ServerEventEffect ApplyResponseDone(JsonElement root)
+    {
+        if (!root.TryGetProperty("response", out var response) || response.ValueKind != JsonValueKind.Object)
+        {
+            return ServerEventEffect.None;
+        }
+
+        if (response.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            var cached = usage.TryGetProperty("input_token_details", out var details) && details.ValueKind == JsonValueKind.Object
+                ? Long(details, "cached_tokens") : 0;
+            Usage = Usage with
+            {
+                Responses = Usage.Responses + 1,
+                InputTokens = Usage.InputTokens + Long(usage, "input_tokens"),
+                OutputTokens = Usage.OutputTokens + Long(usage, "output_tokens"),
+                CachedTokens = Usage.CachedTokens + cached,
+                TotalTokens = Usage.TotalTokens + Long(usage, "total_tokens"),
+            };
+        }
+
+        var calls = new List<FunctionCall>();
+        var completed = Str(response, "status") is null or "completed";
+        if (response.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in output.EnumerateArray())
+            {
+                if (item.ValueKind == JsonValueKind.Object && Str(item, "id") is { } itemId
+                    && _turns.FindLast(t => t.Speaker == Speaker.Assistant && t.Key == itemId) is { Done: false } open)
+                {
+                    open.Done = true;
+                    open.Interrupted = !completed;
+                }
+
+                if (item.ValueKind == JsonValueKind.Object && Str(item, "type") == "function_call" && Str(item, "call_id") is { } callId)
+                {
+                    calls.Add(new FunctionCall(callId, Str(item, "name") ?? "", Str(item, "arguments") ?? "{}"));
+                }
+            }
+        }
+
+        return new ServerEventEffect { FunctionCalls = calls };
+    }
+
+    private TranscriptTurn AssistantTurn(string key)
+    {
+        var turn = _turns.FindLast(t => t.Speaker == Speaker.Assistant && t.Key == key);
+        if (turn is null)
+        {
+            turn = new TranscriptTurn(Speaker.Assistant, key);
+            _turns.Add(turn);
+        }
+
+        return turn;
+    }
+
+    private static string? Str(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static long Long(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : 0;
+}
+
+public sealed record ServerEventEffect
+{
+    public static readonly ServerEventEffect None = new();
+
+    public IReadOnlyList<FunctionCall> FunctionCalls { get; init; } = [];
+
+    public bool RateLimitsChanged { get; init; }
+
+    public bool SessionExpired { get; init; }
+}
+
+/// <summary>Where the page reports <c>rate_limits.updated</c> so /limits can show it; registered by the telemetry feature.</summary>
+public interface IVoiceRateLimitsSink
+{
+    void Record(IReadOnlyList<RateLimitReading> readings, DateTimeOffset at);
+}

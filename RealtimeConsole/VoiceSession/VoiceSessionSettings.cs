@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+
+namespace RealtimeConsole.VoiceSession;
+
+public enum TurnDetectionMode
+{
+    ServerVad,
+    SemanticVad,
+    None,
+}
+
+public enum ConnectionPath
+{
+    /// <summary>The browser posts its SDP to our server, which adds the key: the default.</summary>
+    ThroughServer,
+
+    /// <summary>The browser gets an ephemeral secret and posts its SDP to the calls URL itself.</summary>
+    BrowserDirect,
+}
+
+/// <summary>What the developer picked in the settings panel; turned into a <c>session.update</c> on connect.</summary>
+public sealed class VoiceSessionSettings
+{
+    public static readonly IReadOnlyList<string> Models = ["gpt-realtime", "gpt-realtime-mini"];
+
+    public static readonly IReadOnlyList<string> Voices = ["marin", "cedar", "alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse"];
+
+    public string Model { get; set; } = "gpt-realtime";
+
+    public string Voice { get; set; } = "marin";
+
+    public string Instructions { get; set; } = "You are a helpful assistant inside a developer console. Keep answers short.";
+
+    public TurnDetectionMode TurnDetection { get; set; } = TurnDetectionMode.ServerVad;
+
+    public double VadThreshold { get; set; } = 0.5;
+
+    public int PrefixPaddingMs { get; set; } = 300;
+
+    public int SilenceDurationMs { get; set; } = 500;
+
+    public bool PushToTalk { get; set; }
+
+    public bool ToolsEnabled { get; set; } = true;
+
+    public ConnectionPath Path { get; set; } = ConnectionPath.ThroughServer;
+
+    /// <summary>Push-to-talk needs the client to decide when a turn ends, so it turns VAD off.</summary>
+    public TurnDetectionMode EffectiveTurnDetection => PushToTalk ? TurnDetectionMode.None : TurnDetection;
+
+    /// <summary>The body of <c>POST /api/realtime/client-secret</c>: the broker's flat overrides.</summary>
+    public JsonObject BuildSecretOverrides(IEnumerable<JsonObject> tools)
+    {
+        var session = BuildSession(tools);
+        var overrides = new JsonObject
+        {
+            ["model"] = Model,
+            ["voice"] = Voice,
+            ["instructions"] = Instructions,
+            ["tools"] = session["tools"]!.DeepClone(),
+        };
+        if (session["audio"]!["input"]!["turn_detection"] is JsonObject turnDetection)
+        {
+            overrides["turn_detection"] = turnDetection.DeepClone();
+        }
+
+        return overrides;
+    }
+
+    /// <summary>The <c>session</c> of the <c>session.update</c> event sent when the channel opens.</summary>
+    public JsonObject BuildSession(IEnumerable<JsonObject> tools)
+    {
+        JsonNode? turnDetection = EffectiveTurnDetection switch
+        {
+            TurnDetectionMode.ServerVad => new JsonObject
+            {
+                ["type"] = "server_vad",
+                ["threshold"] = VadThreshold,
+                ["prefix_padding_ms"] = PrefixPaddingMs,
+                ["silence_duration_ms"] = SilenceDurationMs,
+            },
+            TurnDetectionMode.SemanticVad => new JsonObject { ["type"] = "semantic_vad" },
+            _ => null,
+        };
+        var session = new JsonObject
+        {
+            ["type"] = "realtime",
+            ["model"] = Model,
+            ["instructions"] = Instructions,
+            ["audio"] = new JsonObject
+            {
+                ["input"] = new JsonObject { ["turn_detection"] = turnDetection },
+                ["output"] = new JsonObject { ["voice"] = Voice },
+            },
+        };
+        var toolArray = new JsonArray();
+        foreach (var tool in ToolsEnabled ? tools : [])
+        {
+            toolArray.Add(tool.DeepClone());
+        }
+
+        session["tools"] = toolArray;
+        session["tool_choice"] = "auto";
+        return session;
+    }
+}

@@ -1,0 +1,284 @@
+// The voice session's browser side: microphone, RTCPeerConnection, the "oai-events" data channel, level meters
+// and getStats(). One VoiceSessionPeer per connection attempt; the page holds it as an IJSObjectReference.
+// Nothing is put on window; every failure reaches the page as a value or a callback with a reason.
+
+const flushIntervalMs = 100;
+// SignalR rejects client messages over 32 KB; each callback stays well under that.
+const maxChunkChars = 12000;
+
+export async function listMicrophones() {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    return devices
+        .filter(d => d.kind === "audioinput")
+        .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `Microphone ${i + 1}` }));
+}
+
+export function downloadText(fileName, text, mimeType) {
+    const url = URL.createObjectURL(new Blob([text], { type: mimeType }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = fileName;
+    link.click();
+    URL.revokeObjectURL(url);
+}
+
+export function createPeer(dotNet, audioElement) {
+    return new VoiceSessionPeer(dotNet, audioElement);
+}
+
+async function readError(response) {
+    const text = await response.text();
+    let code = null;
+    let message = text || response.statusText;
+    let retryAfterSeconds = null;
+    try {
+        const body = JSON.parse(text);
+        if (body && body.error) {
+            code = body.error.code ?? null;
+            message = body.error.message ?? message;
+            retryAfterSeconds = body.error.retry_after_seconds ?? null;
+        }
+    } catch {
+        // Not JSON (e.g. a proxy's HTML page): the raw text is the message.
+    }
+    const header = Number(response.headers.get("retry-after"));
+    if (retryAfterSeconds === null && Number.isFinite(header) && header > 0) {
+        retryAfterSeconds = header;
+    }
+    return { ok: false, status: response.status, code, message, retryAfterSeconds };
+}
+
+class VoiceSessionPeer {
+    constructor(dotNet, audioElement) {
+        this.dotNet = dotNet;
+        this.audio = audioElement;
+        this.queue = [];
+        this.closed = false;
+        this.reportedLoss = false;
+        this.flushing = null;
+    }
+
+    async requestSecret(sessionOverrides) {
+        const response = await fetch("/api/realtime/client-secret", {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify(sessionOverrides ?? {}),
+        });
+        if (!response.ok) {
+            return await readError(response);
+        }
+        const body = await response.json();
+        return { ok: true, status: response.status, value: body.value, callsUrl: body.calls_url, expiresAt: body.expires_at };
+    }
+
+    // Opens the microphone and negotiates; posts the offer to callsUrl (with the secret when browser-direct).
+    async connect(options) {
+        try {
+            this.stream = await navigator.mediaDevices.getUserMedia({
+                audio: options.microphoneId ? { deviceId: { exact: options.microphoneId } } : true,
+            });
+        } catch (error) {
+            return { ok: false, status: 0, code: "microphone_unavailable", message: `Microphone: ${error.name}: ${error.message}`, retryAfterSeconds: null };
+        }
+        this.track = this.stream.getAudioTracks()[0];
+        this.track.enabled = !options.muted;
+
+        const pc = new RTCPeerConnection();
+        this.pc = pc;
+        pc.addTrack(this.track, this.stream);
+        pc.ontrack = event => this.attachRemote(event.streams[0] ?? new MediaStream([event.track]));
+        pc.onconnectionstatechange = () => {
+            if (pc.connectionState === "failed") {
+                this.lost("The connection failed (ICE or DTLS could not get through).");
+            } else if (pc.connectionState === "disconnected") {
+                this.lost("The connection dropped.");
+            }
+        };
+
+        const channel = pc.createDataChannel("oai-events");
+        this.channel = channel;
+        channel.onopen = () => this.dotNet.invokeMethodAsync("OnChannelOpen").catch(() => this.close());
+        channel.onclose = () => this.lost("The event channel closed.");
+        channel.onmessage = event => this.enqueue(String(event.data));
+        this.meterInput(this.stream);
+        this.timer = setInterval(() => this.flush(), flushIntervalMs);
+        this.statsTimer = setInterval(() => this.reportStats().catch(error => this.lost(`getStats failed: ${error.message}`)), 1000);
+
+        const offer = await pc.createOffer();
+        await pc.setLocalDescription(offer);
+        const headers = { "Content-Type": "application/sdp" };
+        if (options.secret) {
+            headers.Authorization = `Bearer ${options.secret}`;
+        }
+        const response = await fetch(options.callsUrl, { method: "POST", headers, body: offer.sdp });
+        if (!response.ok) {
+            return await readError(response);
+        }
+        const answer = await response.text();
+        await pc.setRemoteDescription({ type: "answer", sdp: answer });
+        return { ok: true, status: response.status, code: null, message: response.headers.get("location"), retryAfterSeconds: null };
+    }
+
+    send(json) {
+        if (!this.channel || this.channel.readyState !== "open") {
+            throw new Error(`The event channel is ${this.channel ? this.channel.readyState : "not open"}.`);
+        }
+        this.channel.send(json);
+    }
+
+    setMuted(muted) {
+        if (this.track) {
+            this.track.enabled = !muted;
+        }
+    }
+
+    setVolume(volume) {
+        this.audio.volume = Math.min(1, Math.max(0, volume));
+    }
+
+    attachRemote(stream) {
+        this.audio.srcObject = stream;
+        this.audio.play().catch(error => this.dotNet.invokeMethodAsync("OnPlaybackBlocked", `${error.name}: ${error.message}`).catch(() => this.close()));
+        this.outputAnalyser = this.analyse(stream);
+    }
+
+    meterInput(stream) {
+        this.inputAnalyser = this.analyse(stream);
+    }
+
+    analyse(stream) {
+        this.context ??= new AudioContext();
+        const analyser = this.context.createAnalyser();
+        analyser.fftSize = 512;
+        this.context.createMediaStreamSource(stream).connect(analyser);
+        return analyser;
+    }
+
+    static rms(analyser) {
+        if (!analyser) {
+            return 0;
+        }
+        const samples = new Float32Array(analyser.fftSize);
+        analyser.getFloatTimeDomainData(samples);
+        let sum = 0;
+        for (const s of samples) {
+            sum += s * s;
+        }
+        return Math.min(1, Math.sqrt(sum / samples.length) * 4);
+    }
+
+    enqueue(json) {
+        this.queue.push({ json, at: Date.now(), continues: false });
+    }
+
+    // Sends queued events in chunks under the SignalR message limit, every 100 ms; the page renders once per flush.
+    flush() {
+        if (this.flushing || this.closed) {
+            return this.flushing ?? Promise.resolve();
+        }
+        this.flushing = this.drain().finally(() => { this.flushing = null; });
+        return this.flushing;
+    }
+
+    async drain() {
+        try {
+            const levels = { input: VoiceSessionPeer.rms(this.inputAnalyser), output: VoiceSessionPeer.rms(this.outputAnalyser) };
+            while (this.queue.length > 0 && !this.closed) {
+                const chunk = [];
+                let size = 0;
+                while (this.queue.length > 0 && size < maxChunkChars) {
+                    const next = this.queue[0];
+                    const room = maxChunkChars - size;
+                    if (next.json.length > room) {
+                        chunk.push({ json: next.json.slice(0, room), at: next.at, continues: true });
+                        next.json = next.json.slice(room);
+                        size = maxChunkChars;
+                    } else {
+                        chunk.push(this.queue.shift());
+                        size += next.json.length;
+                    }
+                }
+                await this.dotNet.invokeMethodAsync("OnServerEvents", chunk, levels, this.queue.length > 0);
+            }
+            if (this.queue.length === 0 && !this.closed) {
+                await this.dotNet.invokeMethodAsync("OnLevels", levels);
+            }
+        } catch (error) {
+            // The page rejected a batch (or the circuit is gone): stop instead of flooding it, and say why.
+            this.queue.length = 0;
+            this.reportLoss(`The page could not take the server's events: ${error.message}`);
+            this.close();
+        }
+    }
+
+    async reportStats() {
+        if (!this.pc || this.closed) {
+            return;
+        }
+        const stats = await this.pc.getStats();
+        const result = { roundTripMs: null, jitterMs: null, packetsLost: null, codec: null };
+        const codecs = new Map();
+        let inboundCodecId = null;
+        stats.forEach(report => {
+            if (report.type === "candidate-pair" && report.nominated && report.currentRoundTripTime !== undefined) {
+                result.roundTripMs = report.currentRoundTripTime * 1000;
+            } else if (report.type === "inbound-rtp" && report.kind === "audio") {
+                result.jitterMs = (report.jitter ?? 0) * 1000;
+                result.packetsLost = report.packetsLost ?? 0;
+                inboundCodecId = report.codecId;
+            } else if (report.type === "codec") {
+                codecs.set(report.id, report.mimeType);
+            }
+        });
+        result.codec = inboundCodecId ? codecs.get(inboundCodecId) ?? null : null;
+        if (!this.closed) {
+            await this.dotNet.invokeMethodAsync("OnStats", result).catch(() => this.close());
+        }
+    }
+
+    // Delivers what arrived before the loss first (e.g. the session_expired error), then the loss itself.
+    async lost(reason) {
+        if (this.closed || this.reportedLoss) {
+            return;
+        }
+        this.reportedLoss = true;
+        await this.flush();
+        await this.flush();
+        if (!this.closed) {
+            await this.dotNet.invokeMethodAsync("OnConnectionLost", reason).catch(() => this.close());
+        }
+    }
+
+    reportLoss(reason) {
+        if (this.reportedLoss || this.closed) {
+            return;
+        }
+        this.reportedLoss = true;
+        // If this fails too the circuit is gone, and nobody is left to tell.
+        this.dotNet.invokeMethodAsync("OnConnectionLost", reason).catch(() => this.close());
+    }
+
+    // Stops the microphone and closes the connection; safe to call more than once.
+    close() {
+        this.closed = true;
+        clearInterval(this.timer);
+        clearInterval(this.statsTimer);
+        if (this.channel) {
+            this.channel.onopen = null;
+            this.channel.onmessage = null;
+            this.channel.onclose = null;
+            this.channel.close();
+        }
+        if (this.pc) {
+            this.pc.onconnectionstatechange = null;
+            this.pc.ontrack = null;
+            this.pc.close();
+        }
+        this.stream?.getTracks().forEach(t => t.stop());
+        if (this.audio) {
+            this.audio.srcObject = null;
+        }
+        this.context?.close();
+        this.context = null;
+    }
+}
