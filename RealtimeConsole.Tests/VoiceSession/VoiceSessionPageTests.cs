@@ -3,6 +3,8 @@ using Bunit.TestDoubles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.Components.Layout;
+using RealtimeConsole.RateLimits;
+using RealtimeConsole.Telemetry;
 using RealtimeConsole.Tests.Infrastructure;
 using RealtimeConsole.VoiceSession;
 using VoiceSessionPage = RealtimeConsole.Components.Pages.VoiceSession;
@@ -15,14 +17,16 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
     private static readonly PeerStepResult Answered = new(true, 201, null, "/v1/realtime/calls/rtc_1", null);
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
-    private readonly RecordingRateLimitsSink _sink = new();
     private readonly BunitJSModuleInterop _module;
     private readonly BunitJSModuleInterop _peer;
 
     public VoiceSessionPageTests()
     {
         Services.AddSingleton<TimeProvider>(_time);
-        Services.AddSingleton<IVoiceRateLimitsSink>(_sink);
+        Services.AddLogging();
+        Services.AddMetrics();
+        Services.AddSingleton<BrokerMetrics>();
+        Services.AddSingleton<BrokerTelemetry>();
         _module = JSInterop.SetupModule(VoiceSessionPage.ModulePath);
         _module.Mode = JSRuntimeMode.Strict;
         _module.Setup<MicrophoneInfo[]>("listMicrophones").SetResult([new MicrophoneInfo("mic-1", "Desk microphone")]);
@@ -301,7 +305,8 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
             cut.FindAll("[data-testid=turn]").Select(t => (t.GetAttribute("data-speaker"), t.Children[1].TextContent))));
         Assert.Contains("1 responses · 20 in · 10 out · 0 cached · 30 total tokens", cut.Find("[data-testid=usage]").TextContent, StringComparison.Ordinal);
         Assert.Contains("requests: 58 / 60 left", cut.Find("[data-testid=rate-limit]").TextContent, StringComparison.Ordinal);
-        Assert.Equal([new RateLimitReading("requests", 60, 58, 2)], _sink.Last);
+        var reported = Services.GetRequiredService<BrokerTelemetry>().GetSnapshot().Resources.Single(r => r.Resource == UpstreamResource.Responses.ToWireName()).LastRateLimits.Single();
+        Assert.Equal(("requests", 60, 58, 2.0, "rate_limits.updated"), (reported.Name, reported.Limit, reported.Remaining, reported.ResetSeconds, reported.Source));
     }
 
     [Fact]
@@ -392,12 +397,5 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
     {
         cut.FindAll(".mud-input-control.mud-select").Single(e => e.QuerySelector("[data-testid=connection-path]") is not null).MouseDown();
         cut.WaitForAssertion(() => cut.FindAll(".mud-list-item").Single(i => i.TextContent.Contains("Browser-direct", StringComparison.Ordinal)).Click());
-    }
-
-    private sealed class RecordingRateLimitsSink : IVoiceRateLimitsSink
-    {
-        public IReadOnlyList<RateLimitReading>? Last { get; private set; }
-
-        public void Record(IReadOnlyList<RateLimitReading> readings, DateTimeOffset at) => Last = readings;
     }
 }

@@ -183,9 +183,3 @@ public sealed record ServerEventEffect
 
     public bool SessionExpired { get; init; }
 }
-
-/// <summary>Where the page reports <c>rate_limits.updated</c> so /limits can show it; registered by the telemetry feature.</summary>
-public interface IVoiceRateLimitsSink
-{
-    void Record(IReadOnlyList<RateLimitReading> readings, DateTimeOffset at);
-}

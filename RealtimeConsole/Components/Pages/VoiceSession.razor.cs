@@ -6,6 +6,7 @@ using Microsoft.JSInterop;
 using MudBlazor;
 using RealtimeConsole.Components.Layout;
 using RealtimeConsole.Components.Panels;
+using RealtimeConsole.Telemetry;
 using RealtimeConsole.VoiceSession;
 
 namespace RealtimeConsole.Components.Pages;
@@ -60,7 +61,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
-    [Inject] private IServiceProvider Services { get; set; } = null!;
+    [Inject] private BrokerTelemetry Telemetry { get; set; } = null!;
 
     [CascadingParameter] public MainLayout? Layout { get; set; }
 
@@ -328,7 +329,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         var effect = _conversation.Apply(json);
         if (effect.RateLimitsChanged)
         {
-            (Services.GetService(typeof(IVoiceRateLimitsSink)) as IVoiceRateLimitsSink)?.Record(_conversation.RateLimits, Now);
+            Telemetry.RecordBrowserRateLimits(_conversation.RateLimits.Select(l => new BrowserRateLimit(l.Name, ToInt(l.Limit), ToInt(l.Remaining), l.ResetSeconds)));
         }
 
         if (effect.SessionExpired && _reconnectsLeft > 0)
@@ -478,6 +479,8 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         });
         return Task.CompletedTask;
     }
+
+    private static int ToInt(long value) => (int)Math.Clamp(value, int.MinValue, int.MaxValue);
 
     private string PanelClass(string panel) => panel == _highlighted ? "voice-panel voice-panel--highlighted" : "voice-panel";
 
