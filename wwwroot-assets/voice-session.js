@@ -115,8 +115,11 @@ class VoiceSessionPeer {
             return await readError(response);
         }
         const answer = await response.text();
+        // Through the server, Location names our broker's call, which Disconnect hangs up; direct calls end with the peer.
+        const location = response.headers.get("location");
+        this.hangUpUrl = options.secret ? null : location;
         await pc.setRemoteDescription({ type: "answer", sdp: answer });
-        return { ok: true, status: response.status, code: null, message: response.headers.get("location"), retryAfterSeconds: null };
+        return { ok: true, status: response.status, code: null, message: location, retryAfterSeconds: null };
     }
 
     send(json) {
@@ -258,9 +261,22 @@ class VoiceSessionPeer {
         this.dotNet.invokeMethodAsync("OnConnectionLost", reason).catch(() => this.close());
     }
 
-    // Stops the microphone and closes the connection; safe to call more than once.
-    close() {
+    // Hangs up, stops the microphone and closes the connection; safe to call more than once.
+    async close() {
         this.closed = true;
+        const hangUp = this.hangUpUrl;
+        this.hangUpUrl = null;
+        if (hangUp && this.pc?.connectionState === "connected") {
+            // Hung up before the peer closes, or the server would find the call already gone.
+            try {
+                const response = await fetch(hangUp, { method: "DELETE", keepalive: true });
+                if (!response.ok) {
+                    console.warn(`voice-session: hanging up ${hangUp} answered ${response.status}; closing the peer ends the call.`);
+                }
+            } catch (error) {
+                console.warn(`voice-session: could not hang up ${hangUp}: ${error.message}; closing the peer ends the call.`);
+            }
+        }
         clearInterval(this.timer);
         clearInterval(this.statsTimer);
         if (this.channel) {

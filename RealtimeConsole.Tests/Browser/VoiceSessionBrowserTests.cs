@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using RealtimeConsole.Simulator.Media;
 
 namespace RealtimeConsole.Tests.Browser;
 
@@ -50,9 +52,12 @@ public sealed class VoiceSessionBrowserTests(BrowserFixture fixture)
         await page.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "voice-session-connected-1280.png"), FullPage = true });
 
         Assert.True(await page.EvaluateAsync<int>("window.__voiceTestTracks.length") > 0, "the page never opened the microphone");
+        var hangUp = page.WaitForResponseAsync(r => r.Request.Method == "DELETE" && r.Url.Contains("/api/realtime/calls/", StringComparison.Ordinal));
         await page.GetByTestId("disconnect").ClickAsync();
         await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Idle");
         Assert.True(await page.EvaluateAsync<bool>("window.__voiceTestTracks.every(t => t.readyState === 'ended')"), "a microphone track is still live after Disconnect");
+        Assert.Equal(204, (await hangUp).Status);
+        Assert.Equal(0, ((SimulatorMediaPeer)fixture.Server.Services.GetRequiredService<ISimulatorMediaPeer>()).LiveCalls);
 
         Assert.Empty(errors);
         await page.Context.CloseAsync();
