@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using RealtimeConsole.Simulator.Media;
 
 namespace RealtimeConsole.Tests.Simulator;
 
@@ -44,7 +45,8 @@ public sealed class SimulatorAdminHttpTests
     [Fact]
     public async Task Insufficient_quota_and_server_error_faults_answer_like_OpenAI_and_delete_clears_them()
     {
-        await using var app = new SimulatorTestApp();
+        // No media peer, so the calls answer below is decided by the fault alone.
+        await using var app = new SimulatorTestApp(peer: new UnavailableMediaPeer());
         await app.SendAsync(HttpMethod.Post, "/simulator/admin/faults", SimulatorTestApp.Json("""{"kind":"insufficient_quota","seconds":60,"resource":"client_secrets"}"""), null);
 
         var quota = await app.MintAsync();

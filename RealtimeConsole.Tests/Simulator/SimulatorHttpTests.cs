@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
+using RealtimeConsole.Simulator.Media;
 using RealtimeConsole.Simulator;
 
 namespace RealtimeConsole.Tests.Simulator;
@@ -85,7 +86,7 @@ public sealed class SimulatorHttpTests
     [Fact]
     public async Task Calls_without_a_media_peer_answer_an_honest_503_never_an_sdp()
     {
-        await using var app = new SimulatorTestApp();
+        await using var app = new SimulatorTestApp(peer: new UnavailableMediaPeer());
         var ek = await app.MintKeyAsync();
         var response = await app.PostSdpAsync("/simulator/v1/realtime/calls", SimulatorTestApp.Offer, ek);
 
