@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using RealtimeConsole.Tests.Infrastructure;
+using RealtimeConsole.Tests.Simulator;
+using RealtimeConsole.Upstream;
+
+namespace RealtimeConsole.Tests.Tokens;
+
+/// <summary>
+/// The broker against the embedded simulator in the same in-memory app (no key set, so upstream is the simulator);
+/// the named upstream HttpClient is pointed at the TestServer with the one-line override. Real time, a few seconds each.
+/// </summary>
+public sealed class BrokerAgainstSimulatorTests
+{
+    private static ConsoleAppFactory Create(string mode, int clientSecretsPerMinute)
+    {
+        ConsoleAppFactory? app = null;
+        app = new ConsoleAppFactory()
+            .WithSetting("Realtime:SecretMode", mode)
+            .WithSetting("Realtime:ClientSecretsPerMinute", clientSecretsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .WithSetting("Simulator:RequestsPerMinute:ClientSecrets", clientSecretsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .WithSetting("Realtime:DoorPermitsPerMinute", "100000")
+            .WithServices(s => s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => app!.Server.CreateHandler()));
+        return app;
+    }
+
+    private static async Task<HttpResponseMessage[]> Burst(HttpClient client, int callers) =>
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => Task.Run(() => client.PostAsync("/api/realtime/client-secret", null))))
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+    private static async Task<Dictionary<string, long>> UpstreamCounts(HttpClient client)
+    {
+        using var json = JsonDocument.Parse(await client.GetStringAsync("/api/telemetry"));
+        return json.RootElement.GetProperty("resources").EnumerateArray()
+            .Single(r => r.GetProperty("resource").GetString() == "client_secrets")
+            .GetProperty("counts_by_status").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
+    }
+
+    [Fact]
+    public async Task Shared_mode_500_concurrent_callers_cost_one_mint_at_the_simulator()
+    {
+        using var app = Create("Shared", 60);
+        var client = app.CreateClient();
+
+        var responses = await Burst(client, 500);
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(new Dictionary<string, long> { ["200"] = 1 }, await UpstreamCounts(client));
+        using var first = JsonDocument.Parse(await responses[0].Content.ReadAsStringAsync());
+        Assert.StartsWith("ek_", first.RootElement.GetProperty("value").GetString(), StringComparison.Ordinal);
+        Assert.Equal("/simulator/v1/realtime/calls", first.RootElement.GetProperty("calls_url").GetString());
+    }
+
+    [Fact]
+    public async Task PerSession_at_20_rpm_60_callers_get_about_20_secrets_429s_with_retry_after_and_no_upstream_429()
+    {
+        using var app = Create("PerSession", 20);
+        var client = app.CreateClient();
+
+        var responses = await Burst(client, 60);
+
+        var served = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
+        Assert.InRange(served, 18, 21);
+        Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.OK), r =>
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode);
+            Assert.NotNull(r.Headers.RetryAfter);
+        });
+        var upstream = await UpstreamCounts(client);
+        Assert.False(upstream.ContainsKey("429"), string.Join(", ", upstream));
+        Assert.Equal(served, upstream.GetValueOrDefault("200"));
+    }
+
+    [Fact]
+    public async Task Insufficient_quota_at_the_simulator_gives_no_secret_and_at_most_a_couple_of_upstream_requests()
+    {
+        using var app = Create("PerSession", 60);
+        var client = app.CreateClient();
+        var fault = await client.PostAsJsonAsync("/simulator/admin/faults", new { kind = "insufficient_quota", seconds = 300, resource = "client_secrets" });
+        Assert.Equal(HttpStatusCode.Created, fault.StatusCode);
+
+        var responses = await Burst(client, 40);
+
+        foreach (var response in responses)
+        {
+            var error = await BrokerEndpointTests.AssertError(response, HttpStatusCode.ServiceUnavailable, "insufficient_quota");
+            Assert.Contains("quota", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.InRange((await UpstreamCounts(client)).Values.Sum(), 1, 2);
+    }
+
+    [Fact]
+    public async Task The_sdp_exchange_goes_through_the_server_and_the_call_hangs_up_through_it()
+    {
+        using var app = Create("PerSession", 60);
+        var client = app.CreateClient();
+
+        var response = await client.PostAsync("/api/realtime/calls", new StringContent(SimulatorTestApp.Offer, Encoding.UTF8, "application/sdp"));
+
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        Assert.Equal("application/sdp", response.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("v=0", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var location = response.Headers.Location?.OriginalString;
+        Assert.Matches("^/api/realtime/calls/rtc_[A-Za-z0-9_-]+$", location);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync(location)).StatusCode);
+    }
+}
