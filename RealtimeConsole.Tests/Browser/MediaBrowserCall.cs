@@ -59,6 +59,21 @@ internal sealed class MediaBrowserCall(IPage page)
     /// <summary>Opens the oscillator microphone for <paramref name="milliseconds"/> (timed in the page).</summary>
     public Task SpeakAsync(int milliseconds) => Page.EvaluateAsync("ms => __rt.speak(ms)", milliseconds);
 
+    /// <summary>Posts the offer from the page like a browser app does and returns the HTTP status and Location.</summary>
+    public async Task<(int Status, string? Location)> PostOfferAndOpenAsync(string callsUrl, string ephemeralKey)
+    {
+        var result = await Page.EvaluateAsync<JsonElement>("""
+            async ([url, key]) => {
+              const response = await fetch(url, { method: 'POST', body: __rt.pc.localDescription.sdp, headers: { 'Authorization': 'Bearer ' + key, 'Content-Type': 'application/sdp' } });
+              if (response.status !== 201) return { status: response.status, location: await response.text() };
+              await __rt.pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+              await Promise.race([__rt.open, new Promise((_, r) => setTimeout(() => r(new Error('channel did not open')), 10000))]);
+              return { status: response.status, location: response.headers.get('Location') };
+            }
+            """, new object[] { callsUrl, ephemeralKey });
+        return (result.GetProperty("status").GetInt32(), result.GetProperty("location").GetString());
+    }
+
     public async Task<JsonObject> AnswerAndOpenAsync(string answerSdp)
     {
         await Page.EvaluateAsync("async sdp => { await __rt.pc.setRemoteDescription({ type: 'answer', sdp }); await Promise.race([__rt.open, new Promise((_, r) => setTimeout(() => r(new Error('channel did not open')), 10000))]); }", answerSdp);

@@ -1,4 +1,5 @@
 using RealtimeConsole.Simulator;
+using RealtimeConsole.Simulator.Media;
 
 namespace RealtimeConsole.Bench;
 
@@ -10,6 +11,11 @@ public static class BenchCommand
         if (args.Length > 0 && args[0] == "simulator")
         {
             return SimulatorThroughputBench.RunAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "media")
+        {
+            return MediaPeerBench.RunAsync(args[1..]);
         }
 
         Console.Error.WriteLine("The bench command is not built yet.");

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using RealtimeConsole.Simulator.Media.Realtime;
 
 namespace RealtimeConsole.Simulator.Media;
@@ -8,8 +7,7 @@ public static class MediaPeerFeature
     public static WebApplicationBuilder AddSimulatorMediaPeer(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<MediaPeerOptions>().BindConfiguration(MediaPeerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<IRealtimeResponseBudget>(sp =>
-            new FixedWindowResponseBudget(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<MediaPeerOptions>>().Value.ResponsesPerMinute));
+        builder.Services.AddSingleton<IRealtimeResponseBudget, SimulatorResponseBudget>();
         builder.Services.AddSingleton<SimulatorMediaPeer>();
         builder.Services.AddSingleton<ISimulatorMediaPeer>(sp => sp.GetRequiredService<SimulatorMediaPeer>());
         return builder;

@@ -19,10 +19,6 @@ public sealed class MediaPeerOptions
     [Range(typeof(TimeSpan), "00:00:01", "24:00:00")]
     public TimeSpan MaxSessionDuration { get; set; } = TimeSpan.FromMinutes(60);
 
-    /// <summary>Budget of responses per minute used until the simulator's organization limiter is wired in.</summary>
-    [Range(1, 1_000_000)]
-    public int ResponsesPerMinute { get; set; } = 60;
-
     [Range(1, 10_000)]
     public int MaxConcurrentCalls { get; set; } = 200;
 }

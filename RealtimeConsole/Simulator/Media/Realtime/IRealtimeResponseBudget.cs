@@ -4,11 +4,11 @@ namespace RealtimeConsole.Simulator.Media.Realtime;
 public sealed record RealtimeRateLimit(string Name, int Limit, int Remaining, double ResetSeconds);
 
 /// <summary>The answer to "may this session start another response?" plus the limits to report either way.</summary>
-public sealed record RealtimeBudgetDecision(bool Allowed, IReadOnlyList<RealtimeRateLimit> Limits, string? Message);
+public sealed record RealtimeBudgetDecision(bool Allowed, IReadOnlyList<RealtimeRateLimit> Limits, string? Message, string? Code = null);
 
 /// <summary>
-/// The per-organization budget a response draws on (a <c>responses</c> resource). The media peer's own
-/// fixed-window implementation stands in until the simulator's organization limiter is wired in.
+/// The per-organization budget a response draws on (a <c>responses</c> resource): <see cref="SimulatorResponseBudget"/>
+/// in the app, a plain fixed window for the benchmark and tests.
 /// </summary>
 public interface IRealtimeResponseBudget
 {

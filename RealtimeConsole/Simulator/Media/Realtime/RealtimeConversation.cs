@@ -338,7 +338,8 @@ internal sealed class RealtimeConversation : IDisposable
         });
         if (!decision.Allowed)
         {
-            Error("requests", "rate_limit_exceeded", decision.Message ?? "Rate limit reached.", null, clientEventId);
+            var code = decision.Code ?? "rate_limit_exceeded";
+            Error(code is "insufficient_quota" or "server_error" ? code : "requests", code, decision.Message ?? "Rate limit reached.", null, clientEventId);
             return;
         }
 
