@@ -96,6 +96,17 @@ public sealed class SimulatorHttpTests
     }
 
     [Fact]
+    public async Task Calls_beyond_the_peers_capacity_answer_503_saying_so_never_a_bare_500()
+    {
+        await using var app = new SimulatorTestApp(peer: new FullMediaPeer());
+        var ek = await app.MintKeyAsync();
+        var response = await app.PostSdpAsync("/simulator/v1/realtime/calls", SimulatorTestApp.Offer, ek);
+
+        var error = await SimulatorTestApp.ReadErrorAsync(response, 503, "media_peer_at_capacity");
+        Assert.Contains("MaxConcurrentCalls", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Calls_with_an_ephemeral_key_pass_the_keys_session_to_the_peer_and_answer_201_sdp()
     {
         var peer = new RecordingMediaPeer();

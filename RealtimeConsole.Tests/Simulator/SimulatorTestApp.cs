@@ -128,3 +128,14 @@ public sealed class RecordingMediaPeer : ISimulatorMediaPeer
 
     public Task<bool> HangUpAsync(string callId, CancellationToken cancellationToken) => Task.FromResult(callId == CallId);
 }
+
+/// <summary>A peer that holds as many calls as it may.</summary>
+public sealed class FullMediaPeer : ISimulatorMediaPeer
+{
+    public bool IsAvailable => true;
+
+    public Task<AcceptedCall> AcceptAsync(string offerSdp, JsonObject session, CancellationToken cancellationToken) =>
+        throw new MediaPeerAtCapacityException("The simulator already holds 200 calls, its limit (Simulator:Media:MaxConcurrentCalls).");
+
+    public Task<bool> HangUpAsync(string callId, CancellationToken cancellationToken) => Task.FromResult(false);
+}

@@ -220,6 +220,10 @@ public static class SimulatorEndpoints
         {
             return OpenAiError.InvalidRequest("The SDP offer could not be used: " + ex.Message, "sdp", "invalid_offer");
         }
+        catch (MediaPeerAtCapacityException ex)
+        {
+            return new OpenAiError(StatusCodes.Status503ServiceUnavailable, ex.Message, "server_error", null, "media_peer_at_capacity");
+        }
 
         return new TextResult(StatusCodes.Status201Created, "application/sdp", call.AnswerSdp, location ? "/v1/realtime/calls/" + call.CallId : null);
     }

@@ -27,3 +27,6 @@ public sealed class UnavailableMediaPeer : ISimulatorMediaPeer
 
     public Task<bool> HangUpAsync(string callId, CancellationToken cancellationToken) => Task.FromResult(false);
 }
+
+/// <summary>The peer holds as many calls as it is allowed (<c>Simulator:Media:MaxConcurrentCalls</c>); the caller may retry later.</summary>
+public sealed class MediaPeerAtCapacityException(string message) : Exception(message);

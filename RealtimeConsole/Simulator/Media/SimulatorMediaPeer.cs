@@ -58,7 +58,7 @@ public sealed partial class SimulatorMediaPeer : ISimulatorMediaPeer, IAsyncDisp
 
         if (_calls.Count >= _options.MaxConcurrentCalls)
         {
-            throw new InvalidOperationException($"The simulator already holds {_calls.Count} calls (Simulator:Media:MaxConcurrentCalls).");
+            throw new MediaPeerAtCapacityException($"The simulator already holds {_calls.Count} calls, its limit (Simulator:Media:MaxConcurrentCalls). Hang up a call or raise the limit.");
         }
 
         var callId = "rtc_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
