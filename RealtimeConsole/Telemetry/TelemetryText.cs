@@ -8,12 +8,10 @@ public static class TelemetryText
     /// <summary>"12 s", "4:05", "1:02:03"; never negative.</summary>
     public static string Duration(TimeSpan span)
     {
-        if (span < TimeSpan.Zero)
-        {
-            span = TimeSpan.Zero;
-        }
+        // Whole seconds rounded up, so "in 1 s" shows until the moment itself.
+        span = TimeSpan.FromSeconds(Math.Ceiling(Math.Max(0, span.TotalSeconds)));
 
-        return span.TotalSeconds < 60 ? $"{Math.Ceiling(span.TotalSeconds):0} s"
+        return span.TotalSeconds < 60 ? $"{span.TotalSeconds:0} s"
             : span.TotalHours < 1 ? span.ToString(@"m\:ss", CultureInfo.InvariantCulture)
             : span.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture);
     }

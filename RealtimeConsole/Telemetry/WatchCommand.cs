@@ -100,7 +100,7 @@ public static class WatchCommand
         count = null;
         problem = "";
         string? url = null;
-        for (var i = 1; i < args.Length; i++)
+        for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
