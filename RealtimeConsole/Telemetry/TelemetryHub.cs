@@ -43,7 +43,10 @@ public sealed class TelemetryHub(ITelemetryFeed feed, BrokerTelemetry telemetry,
         }
     }
 
-    /// <summary>Each upstream call as it happens, in batches (a storm's worth at most <see cref="MaxUpdatesPerSecond"/> times a second; the oldest dropped past 200).</summary>
+    /// <summary>
+    /// The recent calls first (oldest first; possibly empty, and proof the stream is live), then each upstream call as it happens,
+    /// in batches at most <see cref="MaxUpdatesPerSecond"/> times a second (past 200 waiting, the oldest are dropped).
+    /// </summary>
     public async IAsyncEnumerable<IReadOnlyList<UpstreamCallRecord>> Calls([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var calls = Channel.CreateBounded<UpstreamCallRecord>(new BoundedChannelOptions(200) { FullMode = BoundedChannelFullMode.DropOldest });
@@ -51,6 +54,7 @@ public sealed class TelemetryHub(ITelemetryFeed feed, BrokerTelemetry telemetry,
         telemetry.UpstreamCallRecorded += OnCall;
         try
         {
+            yield return telemetry.GetSnapshot().RecentCalls.Reverse().ToList();
             while (await calls.Reader.WaitToReadAsync(cancellationToken))
             {
                 var batch = new List<UpstreamCallRecord>();
