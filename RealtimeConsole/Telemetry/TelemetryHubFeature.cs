@@ -1,25 +1,64 @@
+using System.Globalization;
+using System.Text;
+
 namespace RealtimeConsole.Telemetry;
 
-/// <summary>The SignalR telemetry hub at <c>/hubs/telemetry</c> for outside watchers.</summary>
+/// <summary>The SignalR telemetry hub at <c>/hubs/telemetry</c> for outside watchers, the dashboard's feed and its exports.</summary>
 public static class TelemetryHubFeature
 {
+    public const string HubPath = "/hubs/telemetry";
+
     public static WebApplicationBuilder AddTelemetryHub(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSignalR();
+        builder.Services.AddSingleton<RequestHistory>();
+        builder.Services.AddSingleton<ITelemetryFeed, LocalTelemetryFeed>();
+        builder.Services.AddSingleton<ITelemetryActions, LocalTelemetryActions>();
         return builder;
     }
 
     public static WebApplication MapTelemetryHub(this WebApplication app)
     {
+        // Created now so the history counts from the first call, not from the first dashboard visit.
+        app.Services.GetRequiredService<RequestHistory>();
+        app.MapHub<TelemetryHub>(HubPath);
+        app.MapGet("/api/telemetry/export.json", (HttpContext context, ITelemetryFeed feed) =>
+        {
+            context.Response.Headers.ContentDisposition = "attachment; filename=realtime-telemetry.json";
+            return Results.Json(feed.Current, TelemetryEndpoints.SnapshotJson);
+        });
+        app.MapGet("/api/telemetry/export.csv", (HttpContext context, ITelemetryFeed feed) =>
+        {
+            context.Response.Headers.ContentDisposition = "attachment; filename=realtime-upstream-calls.csv";
+            return Results.Text(TelemetryCsv.Write(feed.Current), "text/csv", Encoding.UTF8);
+        });
         return app;
     }
 }
 
-/// <summary><c>dotnet run --project RealtimeConsole -- watch --url http://host:port</c>.</summary>
-public static class WatchCommand
+/// <summary>The CSV export: the recent upstream calls, newest first, then the counts per resource and status.</summary>
+public static class TelemetryCsv
 {
-    public static Task<int> RunAsync(string[] args)
+    public static string Write(DashboardState state)
     {
-        Console.Error.WriteLine("The watch command is not built yet.");
-        return Task.FromResult(2);
+        var csv = new StringBuilder();
+        csv.AppendLine("kind,at,resource,status,error_code,latency_ms,attempt,request_id,count");
+        foreach (var call in state.Snapshot.RecentCalls)
+        {
+            csv.AppendLine(string.Join(',', "call", call.At.ToString("O", CultureInfo.InvariantCulture), call.Resource.ToString(), call.Status.ToString(CultureInfo.InvariantCulture),
+                Escape(call.ErrorCode), call.LatencyMs.ToString("0.#", CultureInfo.InvariantCulture), call.Attempt.ToString(CultureInfo.InvariantCulture), Escape(call.RequestId), ""));
+        }
+
+        foreach (var resource in state.Snapshot.Resources)
+        {
+            foreach (var (status, count) in resource.CountsByStatus)
+            {
+                csv.AppendLine(string.Join(',', "total", state.Snapshot.CapturedAt.ToString("O", CultureInfo.InvariantCulture), resource.Resource, status, "", "", "", "", count.ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+
+        return csv.ToString();
     }
+
+    private static string Escape(string? value) => value is null ? "" : value.Contains(',') || value.Contains('"') ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
 }

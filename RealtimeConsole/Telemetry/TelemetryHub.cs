@@ -1,0 +1,75 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
+
+namespace RealtimeConsole.Telemetry;
+
+/// <summary>
+/// <c>/hubs/telemetry</c>: <see cref="Snapshots"/> streams the dashboard state and <see cref="Calls"/> the upstream calls in batches,
+/// each at most <see cref="MaxUpdatesPerSecond"/> times a second so a 429 storm cannot flood a watcher; nothing runs without a stream open.
+/// </summary>
+public sealed class TelemetryHub(ITelemetryFeed feed, BrokerTelemetry telemetry, TimeProvider time) : Hub
+{
+    public const int MaxUpdatesPerSecond = 4;
+
+    public static readonly TimeSpan MinimumGap = TimeSpan.FromSeconds(1.0 / MaxUpdatesPerSecond);
+
+    /// <summary>The current state at once, then again after each change (coalesced), and at least every second while something counts down.</summary>
+    public async IAsyncEnumerable<DashboardState> Snapshots([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        using var subscription = feed.Subscribe(() =>
+        {
+            changed.Writer.TryWrite(true);
+            return Task.CompletedTask;
+        });
+        yield return feed.Current;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(MinimumGap, time, cancellationToken);
+            using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            heartbeat.CancelAfter(TimeSpan.FromSeconds(1));
+            try
+            {
+                await changed.Reader.WaitToReadAsync(heartbeat.Token);
+                changed.Reader.TryRead(out _);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A quiet second: send anyway so remote countdowns and the secret's age keep moving.
+            }
+
+            yield return feed.Current;
+        }
+    }
+
+    /// <summary>
+    /// The recent calls first (oldest first; possibly empty, and proof the stream is live), then each upstream call as it happens,
+    /// in batches at most <see cref="MaxUpdatesPerSecond"/> times a second (past 200 waiting, the oldest are dropped).
+    /// </summary>
+    public async IAsyncEnumerable<IReadOnlyList<UpstreamCallRecord>> Calls([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var calls = Channel.CreateBounded<UpstreamCallRecord>(new BoundedChannelOptions(200) { FullMode = BoundedChannelFullMode.DropOldest });
+        void OnCall(UpstreamCallRecord call) => calls.Writer.TryWrite(call);
+        telemetry.UpstreamCallRecorded += OnCall;
+        try
+        {
+            yield return telemetry.GetSnapshot().RecentCalls.Reverse().ToList();
+            while (await calls.Reader.WaitToReadAsync(cancellationToken))
+            {
+                var batch = new List<UpstreamCallRecord>();
+                while (calls.Reader.TryRead(out var call))
+                {
+                    batch.Add(call);
+                }
+
+                yield return batch;
+                await Task.Delay(MinimumGap, time, cancellationToken);
+            }
+        }
+        finally
+        {
+            telemetry.UpstreamCallRecorded -= OnCall;
+        }
+    }
+}

@@ -1,0 +1,193 @@
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace RealtimeConsole.Telemetry;
+
+/// <summary>
+/// <c>dotnet run --project RealtimeConsole -- watch --url http://host:port [--count N]</c>: prints another instance's live state
+/// from <c>/hubs/telemetry</c>, one line per update, reconnecting on its own until Ctrl+C (or N updates).
+/// </summary>
+public static class WatchCommand
+{
+    private static readonly TimeSpan ConnectRetry = TimeSpan.FromSeconds(2);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        return await RunAsync(args, Console.Out, Console.Error, stop.Token);
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
+    {
+        if (!TryParse(args, out var hub, out var count, out var problem))
+        {
+            await errors.WriteLineAsync(problem);
+            await errors.WriteLineAsync("Usage: watch --url http://host:port [--count N]");
+            return 2;
+        }
+
+        await using var connection = TelemetryHubClient.Build(hub);
+        connection.Reconnecting += ex =>
+        {
+            output.WriteLine($"Connection lost ({ex?.Message ?? "closed"}); reconnecting...");
+            return Task.CompletedTask;
+        };
+        connection.Reconnected += _ =>
+        {
+            output.WriteLine($"Reconnected to {hub}.");
+            return Task.CompletedTask;
+        };
+
+        var printed = 0;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                if (connection.State == HubConnectionState.Disconnected && !await TryStartAsync(connection, hub, output, cancellationToken))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await foreach (var state in connection.StreamAsync<DashboardState>(nameof(TelemetryHub.Snapshots), cancellationToken))
+                    {
+                        await output.WriteLineAsync(TelemetryText.Line(state));
+                        if (++printed == count)
+                        {
+                            return 0;
+                        }
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // The stream ends with the connection; automatic reconnect (or the loop's own start) brings it back.
+                }
+
+                await TelemetryHubClient.WaitUntilConnectedAsync(connection, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        return 0;
+    }
+
+    private static async Task<bool> TryStartAsync(HubConnection connection, Uri hub, TextWriter output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await connection.StartAsync(cancellationToken);
+            await output.WriteLineAsync($"Watching {hub} (Ctrl+C to stop).");
+            return true;
+        }
+        catch (HttpRequestException ex)
+        {
+            await output.WriteLineAsync($"Cannot reach {hub}: {ex.Message}. Trying again in {ConnectRetry.TotalSeconds:0} s.");
+            await Task.Delay(ConnectRetry, cancellationToken);
+            return false;
+        }
+    }
+
+    private static bool TryParse(string[] args, out Uri hub, out int? count, out string problem)
+    {
+        hub = null!;
+        count = null;
+        problem = "";
+        string? url = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--url" when i + 1 < args.Length:
+                    url = args[++i];
+                    break;
+                case "--count" when i + 1 < args.Length && int.TryParse(args[i + 1], out var n) && n > 0:
+                    count = n;
+                    i++;
+                    break;
+                default:
+                    problem = $"Unknown or incomplete option '{args[i]}'.";
+                    return false;
+            }
+        }
+
+        if (!TelemetryHubClient.TryHubUri(url, out hub))
+        {
+            problem = url is null ? "Missing --url." : $"'{url}' is not an http(s) URL of a running RealtimeConsole.";
+            return false;
+        }
+
+        return true;
+    }
+}
+
+/// <summary>The SignalR client side of <c>/hubs/telemetry</c>, shared by the watch verb and the dashboard's remote mode.</summary>
+public static class TelemetryHubClient
+{
+    public static bool TryHubUri(string? url, out Uri hub)
+    {
+        hub = null!;
+        if (!Uri.TryCreate(url?.Trim(), UriKind.Absolute, out var root) || root.Scheme is not ("http" or "https"))
+        {
+            return false;
+        }
+
+        hub = new Uri(root, TelemetryHubFeature.HubPath);
+        return true;
+    }
+
+    public static HubConnection Build(Uri hub) => new HubConnectionBuilder()
+        .WithUrl(hub)
+        .WithAutomaticReconnect(new ForeverRetry())
+        .Build();
+
+    /// <summary>Waits while the client reconnects; returns at once when connected or fully disconnected (the caller starts again).</summary>
+    public static async Task WaitUntilConnectedAsync(HubConnection connection, CancellationToken cancellationToken)
+    {
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task OnReady(string? _)
+        {
+            ready.TrySetResult();
+            return Task.CompletedTask;
+        }
+
+        Task OnClosed(Exception? _)
+        {
+            ready.TrySetResult();
+            return Task.CompletedTask;
+        }
+
+        connection.Reconnected += OnReady;
+        connection.Closed += OnClosed;
+        try
+        {
+            if (connection.State is HubConnectionState.Reconnecting or HubConnectionState.Connecting)
+            {
+                await ready.Task.WaitAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            connection.Reconnected -= OnReady;
+            connection.Closed -= OnClosed;
+        }
+    }
+
+    /// <summary>Retries every 0, 2, 5, then 10 seconds, without giving up.</summary>
+    private sealed class ForeverRetry : IRetryPolicy
+    {
+        public TimeSpan? NextRetryDelay(RetryContext retryContext) => retryContext.PreviousRetryCount switch
+        {
+            0 => TimeSpan.Zero,
+            1 => TimeSpan.FromSeconds(2),
+            2 => TimeSpan.FromSeconds(5),
+            _ => TimeSpan.FromSeconds(10),
+        };
+    }
+}
