@@ -113,7 +113,7 @@ public static class BenchReport
 {
     public static string Table(BenchScenario scenario, IReadOnlyDictionary<string, StrategyFigures> figures)
     {
-        var header = new[] { "strategy", "served", "5xx", "refused+RA", "other", "upstream", "429", "quotaUtil", "mints", "p50 ms", "p99 ms", "recovery s" };
+        var header = new[] { "strategy", "served", "5xx", "refused+RA", "waiting/other", "upstream", "429", "quotaUtil", "mints", "p50 ms", "p99 ms", "recovery s" };
         var rows = figures.Select(f => new[]
         {
             f.Key, N(f.Value.UsersServed), N(f.Value.UserErrors5xx), N(f.Value.UserRefusedWithRetryAfter), N(f.Value.UsersOtherwiseFailed),

@@ -3,7 +3,10 @@ using RealtimeConsole.Simulator;
 
 namespace RealtimeConsole.Bench;
 
-/// <summary>The figures of one strategy on one scenario (JSON names as the issue gives them).</summary>
+/// <summary>
+/// The figures of one strategy on one scenario (JSON names as the issue gives them). <see cref="UsersOtherwiseFailed"/>:
+/// users still waiting when the run ended (two minutes after the last arrival) or refused without a Retry-After.
+/// </summary>
 public sealed record StrategyFigures(
     int UsersServed,
     int UserErrors5xx,
@@ -91,15 +94,17 @@ public static class BenchRunner
     }
 
     /// <summary>Waits (on the wall clock, bounded) until no thread-pool work is queued or running: every task now waits on the fake clock.</summary>
-    private static void Settle()
+    internal static void Settle()
     {
         ThreadPool.GetMaxThreads(out var maxWorkers, out _);
+        // A caller on a pool thread (a test) is itself one busy worker.
+        var idle = maxWorkers - (Thread.CurrentThread.IsThreadPoolThread ? 1 : 0);
         var wall = Stopwatch.StartNew();
         var quiet = 0;
         while (quiet < 3 && wall.ElapsedMilliseconds < 2_000)
         {
             ThreadPool.GetAvailableThreads(out var available, out _);
-            quiet = ThreadPool.PendingWorkItemCount == 0 && available == maxWorkers ? quiet + 1 : 0;
+            quiet = ThreadPool.PendingWorkItemCount == 0 && available == idle ? quiet + 1 : 0;
             Thread.Yield();
         }
     }

@@ -37,7 +37,7 @@ public sealed record BenchScenario(string Name, string Description, IReadOnlyLis
         "steady" => new(name, $"0.8× quota arrivals for {steadyLength.TotalMinutes:0.#} min", Steady(steadyLength), [], null),
         "storm" => new(name, $"steady for {steadyLength.TotalMinutes:0.#} min, upstream forcing 429s for 20 s in the middle", Steady(steadyLength),
             [new ScheduledFault(steadyLength / 2 - TimeSpan.FromSeconds(10), SimulatorFaultKind.RateLimitStorm, TimeSpan.FromSeconds(20))], null),
-        "quota" => new(name, "0.8× quota arrivals for 3 min, insufficient_quota from the 30th second", Steady(TimeSpan.FromMinutes(3)),
+        "quota" => new(name, "0.8× quota arrivals for 12 min (past the broker's 10 min secret), insufficient_quota from the 30th second", Steady(TimeSpan.FromMinutes(12)),
             [new ScheduledFault(TimeSpan.FromSeconds(30), SimulatorFaultKind.InsufficientQuota, TimeSpan.FromHours(1))], null),
         "shared-org" => new(name, $"steady for {steadyLength.TotalMinutes:0.#} min while another consumer of the organization uses half the quota", Steady(steadyLength), [],
             TimeSpan.FromMinutes(1) / (QuotaPerMinute / 2)),

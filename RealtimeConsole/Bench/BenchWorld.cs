@@ -120,6 +120,18 @@ public sealed class CountingUpstreamHandler(HttpMessageHandler inner, TimeProvid
 
     public int Ok => Volatile.Read(ref _ok);
 
+    /// <summary>When each request was sent (simulated time).</summary>
+    public IReadOnlyList<DateTimeOffset> SentAt
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _sentAt];
+            }
+        }
+    }
+
     /// <summary>Requests sent at or after <paramref name="from"/>.</summary>
     public int RequestsSince(DateTimeOffset from)
     {
