@@ -1,24 +1,172 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using RealtimeConsole.Simulator;
 using RealtimeConsole.Simulator.Media;
 
 namespace RealtimeConsole.Bench;
 
-/// <summary><c>dotnet run -c Release --project RealtimeConsole -- bench ...</c>.</summary>
+/// <summary>
+/// <c>dotnet run -c Release --project RealtimeConsole -- bench [--scenario burst|steady|storm|quota|shared-org|all] [--json FILE]
+/// [--strategies seed,broker] [--steady-minutes 10]</c>; <c>bench simulator</c> and <c>bench media</c> are the simulator's own benches.
+/// </summary>
 public static class BenchCommand
 {
-    public static Task<int> RunAsync(string[] args)
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static async Task<int> RunAsync(string[] args)
     {
         if (args.Length > 0 && args[0] == "simulator")
         {
-            return SimulatorThroughputBench.RunAsync(args[1..]);
+            return await SimulatorThroughputBench.RunAsync(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "media")
         {
-            return MediaPeerBench.RunAsync(args[1..]);
+            return await Simulator.Media.MediaPeerBench.RunAsync(args[1..]);
         }
 
-        Console.Error.WriteLine("The bench command is not built yet.");
-        return Task.FromResult(2);
+        if (!TryParse(args, out var scenarios, out var strategies, out var jsonFile, out var steadyLength, out var error))
+        {
+            Console.Error.WriteLine(error);
+            Console.Error.WriteLine("usage: bench [--scenario burst|steady|storm|quota|shared-org|all] [--json FILE] [--strategies seed,sdk-default,standard-resilience,cookbook,broker] [--steady-minutes 1..10]");
+            Console.Error.WriteLine("       bench simulator [...] | bench media [...]");
+            return 2;
+        }
+
+        var results = new List<(BenchScenario Scenario, Dictionary<string, StrategyFigures> Figures)>();
+        var allMet = true;
+        foreach (var name in scenarios)
+        {
+            var scenario = BenchScenario.Create(name, steadyLength);
+            var figures = new Dictionary<string, StrategyFigures>();
+            foreach (var strategy in strategies)
+            {
+                figures[strategy] = await BenchRunner.RunAsync(scenario, strategy);
+            }
+
+            results.Add((scenario, figures));
+            Console.WriteLine(BenchReport.Table(scenario, figures));
+            if (figures.TryGetValue("broker", out var broker))
+            {
+                foreach (var (goal, met) in BenchReport.Goals(scenario, broker))
+                {
+                    Console.WriteLine($"  broker goal: {goal}: {(met ? "met" : "NOT MET")}");
+                    allMet &= met;
+                }
+            }
+
+            Console.WriteLine();
+        }
+
+        if (jsonFile is not null)
+        {
+            var documents = results.Select(r => BenchReport.ToJson(r.Scenario, r.Figures)).ToArray();
+            JsonNode root = documents.Length == 1 && scenarios.Length == 1 && !args.Contains("all") ? documents[0] : new JsonArray(documents);
+            await File.WriteAllTextAsync(jsonFile, root.ToJsonString(Json));
+            Console.WriteLine($"wrote {jsonFile}");
+        }
+
+        return allMet ? 0 : 1;
+    }
+
+    private static bool TryParse(string[] args, out string[] scenarios, out string[] strategies, out string? jsonFile, out TimeSpan steadyLength, out string error)
+    {
+        scenarios = ["burst"];
+        strategies = BenchStrategies.Names;
+        jsonFile = null;
+        steadyLength = TimeSpan.FromMinutes(10);
+        error = "";
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            switch (args[i])
+            {
+                case "--scenario" when value == "all":
+                    scenarios = BenchScenario.Names;
+                    break;
+                case "--scenario" when value is not null && BenchScenario.Names.Contains(value):
+                    scenarios = [value];
+                    break;
+                case "--strategies" when value is not null && value.Split(',').All(BenchStrategies.Names.Contains):
+                    strategies = value.Split(',');
+                    break;
+                case "--json" when !string.IsNullOrWhiteSpace(value):
+                    jsonFile = value;
+                    break;
+                case "--steady-minutes" when int.TryParse(value, CultureInfo.InvariantCulture, out var minutes) && minutes is >= 1 and <= 10:
+                    steadyLength = TimeSpan.FromMinutes(minutes);
+                    break;
+                default:
+                    error = $"bench: '{args[i]}{(value is null ? "" : " " + value)}' is not understood.";
+                    return false;
+            }
+
+            i++;
+        }
+
+        return true;
+    }
+}
+
+/// <summary>The table, the JSON document and the broker's goals for one scenario.</summary>
+public static class BenchReport
+{
+    public static string Table(BenchScenario scenario, IReadOnlyDictionary<string, StrategyFigures> figures)
+    {
+        var header = new[] { "strategy", "served", "5xx", "refused+RA", "waiting/other", "upstream", "429", "quotaUtil", "mints", "p50 ms", "p99 ms", "recovery s" };
+        var rows = figures.Select(f => new[]
+        {
+            f.Key, N(f.Value.UsersServed), N(f.Value.UserErrors5xx), N(f.Value.UserRefusedWithRetryAfter), N(f.Value.UsersOtherwiseFailed),
+            N(f.Value.UpstreamRequests), N(f.Value.Upstream429), f.Value.QuotaUtilization.ToString("P1", CultureInfo.InvariantCulture), N(f.Value.Mints),
+            f.Value.P50ConnectMs.ToString("0", CultureInfo.InvariantCulture), f.Value.P99ConnectMs.ToString("0", CultureInfo.InvariantCulture),
+            f.Value.RecoverySeconds?.ToString("0.##", CultureInfo.InvariantCulture) ?? (scenario.Storm is null ? "-" : "never"),
+        }).ToList();
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
+        var lines = new List<string>
+        {
+            $"scenario {scenario.Name}: {scenario.Description} · {scenario.Arrivals.Count} users · quota {BenchScenario.QuotaPerMinute}/min · upstream {BenchWorld.UpstreamLatency.TotalMilliseconds:0} ms",
+            Row(header, widths),
+            string.Join("-+-", widths.Select(w => new string('-', w))),
+        };
+        lines.AddRange(rows.Select(r => Row(r, widths)));
+        return string.Join(Environment.NewLine, lines);
+
+        static string N(int n) => n.ToString(CultureInfo.InvariantCulture);
+        static string Row(string[] cells, int[] widths) => string.Join(" | ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i])));
+    }
+
+    public static JsonObject ToJson(BenchScenario scenario, IReadOnlyDictionary<string, StrategyFigures> figures)
+    {
+        var strategies = new JsonObject();
+        foreach (var (name, f) in figures)
+        {
+            strategies[name] = JsonSerializer.SerializeToNode(f, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        }
+
+        return new JsonObject { ["scenario"] = scenario.Name, ["users"] = scenario.Arrivals.Count, ["strategies"] = strategies };
+    }
+
+    /// <summary>The issue's goals for the broker that apply to <paramref name="scenario"/>.</summary>
+    public static IEnumerable<(string Goal, bool Met)> Goals(BenchScenario scenario, StrategyFigures broker)
+    {
+        if (scenario.Name is "burst" or "steady" or "shared-org")
+        {
+            yield return ("zero upstream 429s", broker.Upstream429 == 0);
+        }
+
+        if (scenario.Arrivals.Count > scenario.QuotaAllowance)
+        {
+            yield return ("quota utilization ≥ 98% (demand exceeds the quota)", broker.QuotaUtilization >= 0.98);
+        }
+
+        yield return ("zero user-visible 5xx", broker.UserErrors5xx == 0);
+        yield return ("every refused user told when to retry", broker.UsersOtherwiseFailed == 0);
+        if (scenario.QuotaFault is { } quota)
+        {
+            var window = scenario.LastArrival + BenchScenario.Tail - quota.At;
+            var allowed = (int)Math.Ceiling(window / TimeSpan.FromMinutes(1)) + 1;
+            yield return ($"insufficient_quota: ≤ 1 upstream request per 60 s re-check ({broker.UpstreamRequestsUnderQuotaError} sent, ≤ {allowed} allowed)", broker.UpstreamRequestsUnderQuotaError <= allowed);
+        }
     }
 }

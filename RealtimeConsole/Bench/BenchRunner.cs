@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using RealtimeConsole.Simulator;
+
+namespace RealtimeConsole.Bench;
+
+/// <summary>
+/// The figures of one strategy on one scenario (JSON names as the issue gives them). <see cref="UsersOtherwiseFailed"/>:
+/// users still waiting when the run ended (two minutes after the last arrival) or refused without a Retry-After.
+/// </summary>
+public sealed record StrategyFigures(
+    int UsersServed,
+    int UserErrors5xx,
+    int UserRefusedWithRetryAfter,
+    int UsersOtherwiseFailed,
+    int UpstreamRequests,
+    int Upstream429,
+    double QuotaUtilization,
+    int Mints,
+    double P50ConnectMs,
+    double P99ConnectMs,
+    double? RecoverySeconds,
+    int UpstreamRequestsUnderQuotaError);
+
+/// <summary>Runs one strategy on one scenario in simulated time: arrivals, faults and timers all on the world's fake clock.</summary>
+public static class BenchRunner
+{
+    /// <summary>The simulated step the clock advances by; connect times are measured to this resolution.</summary>
+    public static readonly TimeSpan Step = TimeSpan.FromMilliseconds(10);
+
+    private sealed class UserRun
+    {
+        public TimeSpan ArrivedAt { get; init; }
+
+        public Task<RouteAnswer>? Connect { get; set; }
+
+        public TimeSpan? FinishedAt { get; set; }
+    }
+
+    public static async Task<StrategyFigures> RunAsync(BenchScenario scenario, string strategyName)
+    {
+        await using var world = await BenchWorld.StartAsync(BenchScenario.QuotaPerMinute);
+        var strategy = BenchStrategies.Create(strategyName, world);
+        var users = await Task.Factory.StartNew(() => Drive(scenario, world, strategy), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return Figures(scenario, world, users);
+    }
+
+    // Runs on its own (non-pool) thread so "no pool thread busy, nothing queued" means the simulated world is waiting on the clock.
+    private static List<UserRun> Drive(BenchScenario scenario, BenchWorld world, IBenchStrategy strategy)
+    {
+        var time = world.Time;
+        var users = new List<UserRun>(scenario.Arrivals.Count);
+        var faults = new Queue<ScheduledFault>(scenario.Faults.OrderBy(f => f.At));
+        var other = new List<Task>();
+        var nextOther = TimeSpan.Zero;
+        var next = 0;
+        var end = scenario.LastArrival + BenchScenario.Tail;
+        for (var now = TimeSpan.Zero; now <= end; now += Step)
+        {
+            while (faults.TryPeek(out var fault) && fault.At <= now)
+            {
+                faults.Dequeue();
+                world.Faults.Activate(fault.Kind, fault.Duration, SimulatorResource.ClientSecrets);
+            }
+
+            if (scenario.OtherConsumerInterval is { } interval && now >= nextOther && now <= scenario.LastArrival)
+            {
+                nextOther += interval;
+                other.Add(Task.Run(async () => (await world.OtherConsumer.SendAsync(BenchWorld.NewMintRequest())).Dispose()));
+            }
+
+            while (next < scenario.Arrivals.Count && scenario.Arrivals[next] <= now)
+            {
+                var user = new UserRun { ArrivedAt = now };
+                user.Connect = Task.Run(async () =>
+                {
+                    var answer = await BenchBrowser.ConnectAsync(strategy, time, CancellationToken.None);
+                    user.FinishedAt = time.GetUtcNow() - BenchWorld.Start;
+                    return answer;
+                });
+                users.Add(user);
+                next++;
+            }
+
+            Settle();
+            if (next == scenario.Arrivals.Count && users.TrueForAll(u => u.Connect!.IsCompleted) && other.TrueForAll(t => t.IsCompleted))
+            {
+                break;
+            }
+
+            time.Advance(Step);
+        }
+
+        return users;
+    }
+
+    /// <summary>Waits (on the wall clock, bounded) until no thread-pool work is queued or running: every task now waits on the fake clock.</summary>
+    internal static void Settle()
+    {
+        ThreadPool.GetMaxThreads(out var maxWorkers, out _);
+        // A caller on a pool thread (a test) is itself one busy worker.
+        var idle = maxWorkers - (Thread.CurrentThread.IsThreadPoolThread ? 1 : 0);
+        var wall = Stopwatch.StartNew();
+        var quiet = 0;
+        while (quiet < 3 && wall.ElapsedMilliseconds < 2_000)
+        {
+            ThreadPool.GetAvailableThreads(out var available, out _);
+            quiet = ThreadPool.PendingWorkItemCount == 0 && available == idle ? quiet + 1 : 0;
+            Thread.Yield();
+        }
+    }
+
+    private static StrategyFigures Figures(BenchScenario scenario, BenchWorld world, List<UserRun> users)
+    {
+        var answers = users.Select(u => (User: u, Answer: u.Connect!.IsCompletedSuccessfully ? u.Connect.Result : (RouteAnswer?)null)).ToList();
+        var served = answers.Where(a => a.Answer?.Status == 200).ToList();
+        var errors = answers.Count(a => a.Answer is { Status: >= 500, RetryAfter: null });
+        var refused = answers.Count(a => a.Answer is { Status: not 200, RetryAfter: not null });
+        var latencies = served.Select(a => (a.User.FinishedAt!.Value - a.User.ArrivedAt).TotalMilliseconds).Order().ToList();
+
+        double? recovery = null;
+        if (scenario.Storm is { } storm)
+        {
+            var stormEnd = storm.At + storm.Duration;
+            var failedDuringStorm = answers.Any(a => a.Answer?.Status != 200 && a.User.FinishedAt >= storm.At && a.User.FinishedAt <= stormEnd + BenchBrowser.RetryDelay * BenchBrowser.Retries);
+            var firstSuccessAfter = served.Select(a => a.User.FinishedAt!.Value).Where(t => t >= stormEnd).DefaultIfEmpty(TimeSpan.MaxValue).Min();
+            recovery = !failedDuringStorm ? 0 : firstSuccessAfter == TimeSpan.MaxValue ? null : Math.Round((firstSuccessAfter - stormEnd).TotalSeconds, 2);
+        }
+
+        var underQuotaError = scenario.QuotaFault is { } quota ? world.Upstream.RequestsSince(BenchWorld.Start + quota.At) : 0;
+        var couldServe = Math.Min(users.Count, scenario.QuotaAllowance);
+        return new StrategyFigures(
+            served.Count,
+            errors,
+            refused,
+            users.Count - served.Count - errors - refused,
+            world.Upstream.Requests,
+            world.Upstream.TooMany,
+            couldServe == 0 ? 0 : Math.Round(Math.Min(1, served.Count / couldServe), 4),
+            world.Upstream.Ok,
+            Percentile(latencies, 0.50),
+            Percentile(latencies, 0.99),
+            recovery,
+            underQuotaError);
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? 0 : Math.Round(sorted[Math.Min(sorted.Count - 1, Math.Max(0, (int)Math.Ceiling(p * sorted.Count) - 1))], 1);
+}
