@@ -37,8 +37,8 @@ public static class TelemetryText
             BackoffKind.Idle => "Requests go straight upstream.",
             BackoffKind.WaitingForBudget => "The local budget is used up; callers queue until it refills.",
             BackoffKind.Retrying => $"Next retry of {backoff.Reason} at {until ?? "once the delay passes"}.",
-            BackoffKind.CoolingDown => $"Every caller waits until {until}: {backoff.Reason}.",
-            BackoffKind.CircuitOpen => $"Requests are held back until {until ?? "the breaker tries again"}: {backoff.Reason}.",
+            BackoffKind.CoolingDown => $"Every caller waits until {until}: {Sentence(backoff.Reason)}",
+            BackoffKind.CircuitOpen => $"Requests are held back until {until ?? "the breaker tries again"}: {Sentence(backoff.Reason)}",
             _ => $"Upstream answered insufficient_quota; the next re-check is at {until ?? "the next request"}.",
         };
     }
@@ -63,4 +63,7 @@ public static class TelemetryText
         return string.Create(CultureInfo.InvariantCulture,
             $"{Clock(now)} [{s.Backoff.Kind}] {Title(s.Backoff)}: {Explain(s.Backoff, now)} | {s.Secret.Mode}, {secret} | mints {s.Counters.Mints}, hit ratio {hit}, joins {s.Counters.SingleFlightJoins} | {resources}{last429}");
     }
+
+    // Upstream messages usually end with a full stop already; never print two.
+    private static string Sentence(string? text) => string.IsNullOrEmpty(text) ? "" : text.EndsWith('.') ? text : text + ".";
 }
