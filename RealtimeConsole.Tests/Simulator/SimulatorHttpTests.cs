@@ -1,8 +1,8 @@
 using System.Net.Http.Headers;
-using System.Text.Json.Nodes;
 using System.Text;
-using RealtimeConsole.Simulator.Media;
+using System.Text.Json.Nodes;
 using RealtimeConsole.Simulator;
+using RealtimeConsole.Simulator.Media;
 
 namespace RealtimeConsole.Tests.Simulator;
 
