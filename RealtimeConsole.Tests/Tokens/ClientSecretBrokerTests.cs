@@ -106,7 +106,7 @@ public sealed class ClientSecretBrokerTests : IDisposable
         Assert.All(during, i => Assert.Equal(first.Value, i.Secret.Value));
         await _minter.WaitForMintsAsync(2);
         _minter.Release();
-        await WaitUntilAsync(() => broker.GetSecretAsync(null, CancellationToken.None).Result.Secret.Value == "ek_2");
+        await WaitUntilAsync(async () => (await broker.GetSecretAsync(null, CancellationToken.None)).Secret.Value == "ek_2");
         Assert.Equal(2, _minter.Mints);
     }
 
@@ -128,7 +128,7 @@ public sealed class ClientSecretBrokerTests : IDisposable
         _time.Advance(TimeSpan.FromSeconds(5));
         await broker.GetSecretAsync(null, CancellationToken.None);
         await _minter.WaitForMintsAsync(3);
-        await WaitUntilAsync(() => broker.GetSecretAsync(null, CancellationToken.None).Result.Secret.Value == "ek_3");
+        await WaitUntilAsync(async () => (await broker.GetSecretAsync(null, CancellationToken.None)).Secret.Value == "ek_3");
     }
 
     [Fact]
@@ -208,16 +208,32 @@ public sealed class ClientSecretBrokerTests : IDisposable
         Assert.Equal(SecretSource.Cache, second.Source);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    private Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
+
+    private async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
-        // Background work finishes on the thread pool: poll, bounded in count and in time, without sleeping.
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        for (var i = 0; i < 1_000_000 && !condition() && started.Elapsed < TimeSpan.FromSeconds(10); i++)
+        // Background mints finish on the thread pool and the broker reports each outcome to telemetry after its state
+        // is updated: re-check on every telemetry change, bounded in time, without sleeping or spinning.
+        using var changed = new SemaphoreSlim(0);
+        using var subscription = _telemetry.Subscribe(() =>
         {
-            await Task.Yield();
+            changed.Release();
+            return Task.CompletedTask;
+        });
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (!await condition())
+            {
+                await changed.WaitAsync(limit.Token);
+            }
+        }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested)
+        {
+            // Fall through to the assertion, which says what did not happen.
         }
 
-        Assert.True(condition());
+        Assert.True(await condition(), "The condition did not hold within 10 s of background work.");
     }
 
     public void Dispose() => _metrics.Dispose();

@@ -213,30 +213,7 @@ public sealed class ClientSecretBroker : IDisposable
     private Task<ClientSecret> StartMint(SecretSlot slot, SessionConfiguration session)
     {
         // Called under slot.Gate: the mint clears InFlight under the same lock, so it cannot finish before it is published.
-        var mint = Task.Run(async () =>
-        {
-            try
-            {
-                var secret = await MintAsync(session, _stopping.Token);
-                lock (slot.Gate)
-                {
-                    slot.Current = secret;
-                    slot.InFlight = null;
-                }
-
-                return secret;
-            }
-            catch
-            {
-                lock (slot.Gate)
-                {
-                    slot.InFlight = null;
-                    slot.NextRefreshAttempt = _time.GetUtcNow() + _options.FailedRefreshRetryDelay;
-                }
-
-                throw;
-            }
-        });
+        var mint = Task.Run(() => MintAsync(session, _stopping.Token, slot));
         slot.InFlight = mint;
         return mint;
     }
@@ -253,13 +230,18 @@ public sealed class ClientSecretBroker : IDisposable
         }
     }
 
-    private async Task<ClientSecret> MintAsync(SessionConfiguration session, CancellationToken cancellationToken)
+    /// <summary>
+    /// Mints one secret. With a <paramref name="sharedSlot"/>, the slot is updated (new secret, or the time of the next
+    /// attempt) before telemetry reports the outcome, so anyone who sees the report also sees the broker's new state.
+    /// </summary>
+    private async Task<ClientSecret> MintAsync(SessionConfiguration session, CancellationToken cancellationToken, SecretSlot? sharedSlot = null)
     {
         var started = Stopwatch.GetTimestamp();
+        ClientSecret secret;
         try
         {
             var minted = await _minter.MintClientSecretAsync(session, cancellationToken);
-            var secret = ClientSecret.FromUpstream(
+            secret = ClientSecret.FromUpstream(
                 minted.Value, minted.ReceivedAt, minted.ExpiresAt, session.Key,
                 _options.RefreshMarginFraction, _options.RefreshJitterFraction, Random.Shared.NextDouble(), _options.MinimumSecretLife);
             if (!secret.IsUsable(minted.ReceivedAt, _options.MinimumSecretLife))
@@ -267,15 +249,33 @@ public sealed class ClientSecretBroker : IDisposable
                 throw UpstreamRefusal.Failed(
                     $"Upstream issued a secret that expires at {minted.ExpiresAt:O}, less than the minimum life of {_options.MinimumSecretLife.TotalSeconds:0} s away.", null);
             }
-
-            _telemetry.MintFinished(true, Stopwatch.GetElapsedTime(started));
-            return secret;
         }
         catch
         {
+            if (sharedSlot is not null)
+            {
+                lock (sharedSlot.Gate)
+                {
+                    sharedSlot.InFlight = null;
+                    sharedSlot.NextRefreshAttempt = _time.GetUtcNow() + _options.FailedRefreshRetryDelay;
+                }
+            }
+
             _telemetry.MintFinished(false, Stopwatch.GetElapsedTime(started));
             throw;
         }
+
+        if (sharedSlot is not null)
+        {
+            lock (sharedSlot.Gate)
+            {
+                sharedSlot.Current = secret;
+                sharedSlot.InFlight = null;
+            }
+        }
+
+        _telemetry.MintFinished(true, Stopwatch.GetElapsedTime(started));
+        return secret;
     }
 
     private SecretSlot SlotFor(SessionConfiguration session) => _slots.GetOrAdd(session.Key, _ => new SecretSlot());
