@@ -81,6 +81,7 @@ public sealed class FakeUpstreamHandler(TimeProvider time, Func<HttpRequestMessa
 public sealed class ObservedTimeProvider(FakeTimeProvider fake) : TimeProvider
 {
     private readonly ConcurrentQueue<TimeSpan> _created = new();
+    private readonly ConcurrentQueue<TimeSpan> _unclaimed = new();
     private readonly SemaphoreSlim _signal = new(0);
 
     public FakeTimeProvider Fake { get; } = fake;
@@ -97,8 +98,38 @@ public sealed class ObservedTimeProvider(FakeTimeProvider fake) : TimeProvider
     {
         var timer = Fake.CreateTimer(callback, state, dueTime, period);
         _created.Enqueue(dueTime);
+        if (period == Timeout.InfiniteTimeSpan || period == TimeSpan.Zero)
+        {
+            _unclaimed.Enqueue(dueTime);
+        }
+
         _signal.Release();
         return timer;
+    }
+
+    /// <summary>
+    /// Waits (bounded, in real time) for the next one-shot timer created since the last call whose due time matches, and returns
+    /// that due time, so a test can advance the fake clock by exactly a random (jittered) delay once it exists.
+    /// </summary>
+    public async Task<TimeSpan> NextTimerAsync(Func<TimeSpan, bool> match)
+    {
+        for (var i = 0; i < 1000; i++)
+        {
+            while (_unclaimed.TryDequeue(out var dueTime))
+            {
+                if (match(dueTime))
+                {
+                    return dueTime;
+                }
+            }
+
+            if (!await _signal.WaitAsync(TimeSpan.FromSeconds(10)))
+            {
+                break;
+            }
+        }
+
+        throw new TimeoutException($"No matching timer was created; seen: {string.Join(", ", _created)}");
     }
 
     /// <summary>Waits (bounded, in real time) until a timer with exactly this due time has been created.</summary>

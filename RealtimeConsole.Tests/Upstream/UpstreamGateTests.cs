@@ -124,18 +124,13 @@ public sealed class UpstreamGateTests
         using var harness = new BrokerHarness((_, n) => FakeUpstreamHandler.Json(HttpStatusCode.InternalServerError, """{"error":{"message":"boom","type":"server_error","code":null}}""", $"req_500_{n}"));
 
         var send = harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None);
-        for (var i = 2; i <= 3 && !send.IsCompleted; i++)
+        for (var attempt = 2; attempt <= 3; attempt++)
         {
-            while (harness.Upstream.Count < i && !send.IsCompleted)
-            {
-                // Decorrelated jitter: the delay is random, so step the clock until the next attempt arrives (bounded: the cap is 120 s).
-                harness.Time.Fake.Advance(TimeSpan.FromMilliseconds(250));
-                await Task.Yield();
-                if (harness.Time.GetUtcNow() > new DateTimeOffset(2026, 11, 23, 10, 5, 0, TimeSpan.Zero))
-                {
-                    break;
-                }
-            }
+            // Decorrelated jitter: the delay is random, so wait for the retry's timer (not the 10 s attempt timeout) and
+            // advance the fake clock by exactly its due time.
+            await harness.Upstream.WaitForRequestAsync(attempt - 1);
+            var retryDelay = await harness.Time.NextTimerAsync(due => due > TimeSpan.Zero && due < TimeSpan.FromSeconds(10));
+            harness.Time.Fake.Advance(retryDelay);
         }
 
         var refusal = await Assert.ThrowsAsync<UpstreamRefusal>(() => send.WaitAsync(TimeSpan.FromSeconds(10)));
