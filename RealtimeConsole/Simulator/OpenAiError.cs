@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -37,18 +38,7 @@ public sealed class OpenAiError(int status, string message, string type, string?
     public static OpenAiError InvalidType(string param, string expected) =>
         InvalidRequest($"Invalid type for '{param}': expected {expected}.", param, "invalid_type");
 
-    public async Task ExecuteAsync(HttpContext httpContext)
-    {
-        var response = httpContext.Response;
-        response.StatusCode = status;
-        response.ContentType = "application/json";
-        await using (var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
-        {
-            Write(writer);
-        }
-
-        await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
-    }
+    public Task ExecuteAsync(HttpContext httpContext) => JsonWriterResult.Send(httpContext.Response, status, Write);
 
     public void Write(Utf8JsonWriter writer)
     {
@@ -70,17 +60,32 @@ public sealed class JsonWriterResult(int status, Action<Utf8JsonWriter> write) :
 
     int? IStatusCodeHttpResult.StatusCode => status;
 
-    public async Task ExecuteAsync(HttpContext httpContext)
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    public Task ExecuteAsync(HttpContext httpContext) => Send(httpContext.Response, status, write);
+
+    /// <summary>
+    /// Writes the JSON into a per-thread buffer first, so the answer carries a Content-Length and leaves in one send
+    /// (a body streamed through the writer would go out chunked, with a second send for the last chunk).
+    /// </summary>
+    public static Task Send(HttpResponse response, int status, Action<Utf8JsonWriter> write)
     {
-        var response = httpContext.Response;
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(2048);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, OpenAiError.WriterOptions);
+        writer.Reset(buffer);
+        write(writer);
+        writer.Flush();
         response.StatusCode = status;
         response.ContentType = "application/json";
-        await using (var writer = new Utf8JsonWriter(response.BodyWriter, OpenAiError.WriterOptions))
-        {
-            write(writer);
-        }
-
-        await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
+        response.ContentLength = buffer.WrittenCount;
+        // Copied into Kestrel's pipe before this returns, so the buffer is free again; Kestrel flushes when the request ends.
+        response.BodyWriter.Write(buffer.WrittenSpan);
+        return Task.CompletedTask;
     }
 }
 

@@ -5,10 +5,10 @@ using System.Text.Json.Nodes;
 namespace RealtimeConsole.Simulator;
 
 /// <summary>An issued ephemeral key and the session configuration it opens.</summary>
-public sealed record IssuedClientSecret(string Value, DateTimeOffset ExpiresAt, string SessionJson)
+public sealed record IssuedClientSecret(string Value, DateTimeOffset ExpiresAt, SimulatorSession Configuration)
 {
     /// <summary>A fresh copy of the session configuration bound to the key.</summary>
-    public JsonObject Session() => JsonNode.Parse(SessionJson)!.AsObject();
+    public JsonObject Session() => Configuration.ToJsonObject();
 }
 
 public enum ClientSecretState
@@ -30,12 +30,12 @@ public sealed class SimulatorClientSecrets(TimeProvider time)
     private int _issuedSinceSweep;
     private long _lastSweepTicks;
 
-    /// <summary>Issues a new <c>ek_</c> key for <paramref name="sessionJson"/>, valid for <paramref name="lifetime"/>.</summary>
-    public IssuedClientSecret Issue(string sessionJson, TimeSpan lifetime)
+    /// <summary>Issues a new <c>ek_</c> key for <paramref name="session"/>, valid for <paramref name="lifetime"/>.</summary>
+    public IssuedClientSecret Issue(SimulatorSession session, TimeSpan lifetime)
     {
         Span<byte> random = stackalloc byte[16];
         RandomNumberGenerator.Fill(random);
-        var secret = new IssuedClientSecret("ek_" + Convert.ToHexStringLower(random), time.GetUtcNow() + lifetime, sessionJson);
+        var secret = new IssuedClientSecret("ek_" + Convert.ToHexStringLower(random), time.GetUtcNow() + lifetime, session);
         _secrets[secret.Value] = secret;
         // Expired keys are dropped in passes at most every few seconds, so minting stays O(1) under load.
         if (Interlocked.Increment(ref _issuedSinceSweep) >= SweepEvery)
