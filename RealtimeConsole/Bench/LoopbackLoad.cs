@@ -198,3 +198,45 @@ public sealed class LoopbackLoad : IDisposable
         public void Dispose() => _http.Dispose();
     }
 }
+
+/// <summary>The arguments both loopback benches take: <c>[--clients N] [--seconds S] [--warmup W] [--url http://host:port/]</c>.</summary>
+public static class LoopbackBenchArguments
+{
+    public static bool TryParse(string[] args, int defaultClients, out int clients, out int seconds, out int warmup, out Uri? target)
+    {
+        clients = defaultClients;
+        seconds = 5;
+        warmup = 2;
+        target = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--url" && i + 1 < args.Length && Uri.TryCreate(args[++i].TrimEnd('/') + "/", UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttp)
+            {
+                target = url;
+                continue;
+            }
+
+            if (i + 1 >= args.Length || !int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var value))
+            {
+                return false;
+            }
+
+            switch (args[i++])
+            {
+                case "--clients" when value is >= 1 and <= 250:
+                    clients = value;
+                    break;
+                case "--seconds" when value is >= 1 and <= 600:
+                    seconds = value;
+                    break;
+                case "--warmup" when value is >= 0 and <= 60:
+                    warmup = value;
+                    break;
+                default:
+                    return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -24,7 +24,7 @@ public static class SimulatorThroughputBench
 
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
-        if (!TryParse(args, out var clients, out var seconds, out var warmupSeconds, out var target))
+        if (!LoopbackBenchArguments.TryParse(args, defaultClients: 64, out var clients, out var seconds, out var warmupSeconds, out var target))
         {
             await Console.Error.WriteLineAsync("usage: bench simulator [--clients 1..250] [--seconds 1..600] [--warmup 0..60] [--url http://127.0.0.1:5090/]");
             return 2;
@@ -101,43 +101,5 @@ public static class SimulatorThroughputBench
     {
         using var stats = await JsonDocument.ParseAsync(await admin.GetStreamAsync("simulator/admin/stats"));
         return stats.RootElement.TryGetProperty("process", out var process) && process.TryGetProperty("cpuSeconds", out var cpu) ? cpu.GetDouble() : null;
-    }
-
-    private static bool TryParse(string[] args, out int clients, out int seconds, out int warmup, out Uri? target)
-    {
-        clients = 64;
-        seconds = 5;
-        warmup = 2;
-        target = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--url" && i + 1 < args.Length && Uri.TryCreate(args[++i].TrimEnd('/') + "/", UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttp)
-            {
-                target = url;
-                continue;
-            }
-
-            if (i + 1 >= args.Length || !int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var value))
-            {
-                return false;
-            }
-
-            switch (args[i++])
-            {
-                case "--clients" when value is >= 1 and <= 250:
-                    clients = value;
-                    break;
-                case "--seconds" when value is >= 1 and <= 600:
-                    seconds = value;
-                    break;
-                case "--warmup" when value is >= 0 and <= 60:
-                    warmup = value;
-                    break;
-                default:
-                    return false;
-            }
-        }
-
-        return true;
     }
 }
