@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using RealtimeConsole.Hosting;
 
 namespace RealtimeConsole.Simulator;
 
@@ -60,33 +60,11 @@ public sealed class JsonWriterResult(int status, Action<Utf8JsonWriter> write) :
 
     int? IStatusCodeHttpResult.StatusCode => status;
 
-    [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_buffer;
-
-    [ThreadStatic]
-    private static Utf8JsonWriter? t_writer;
-
     public Task ExecuteAsync(HttpContext httpContext) => Send(httpContext.Response, status, write);
 
-    /// <summary>
-    /// Writes the JSON into a per-thread buffer first, so the answer carries a Content-Length and leaves in one send
-    /// (a body streamed through the writer would go out chunked, with a second send for the last chunk).
-    /// </summary>
-    public static Task Send(HttpResponse response, int status, Action<Utf8JsonWriter> write)
-    {
-        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(2048);
-        buffer.ResetWrittenCount();
-        var writer = t_writer ??= new Utf8JsonWriter(buffer, OpenAiError.WriterOptions);
-        writer.Reset(buffer);
-        write(writer);
-        writer.Flush();
-        response.StatusCode = status;
-        response.ContentType = "application/json";
-        response.ContentLength = buffer.WrittenCount;
-        // Copied into Kestrel's pipe before this returns, so the buffer is free again; Kestrel flushes when the request ends.
-        response.BodyWriter.Write(buffer.WrittenSpan);
-        return Task.CompletedTask;
-    }
+    /// <summary>Writes the answer with a Content-Length, in one send (see <see cref="BufferedJson"/>).</summary>
+    public static Task Send(HttpResponse response, int status, Action<Utf8JsonWriter> write) =>
+        BufferedJson.WriteAsync(response, status, "application/json", OpenAiError.WriterOptions, write, static (writer, w) => w(writer));
 }
 
 /// <summary>A body with a status and content type (the SDP answers).</summary>
