@@ -40,6 +40,8 @@ public static class BrokerThroughputBench
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
+            // This assembly, not the process's entry point (a test host), names the static web assets manifest.
+            ApplicationName = typeof(BrokerThroughputBench).Assembly.GetName().Name,
             ContentRootPath = AppContext.BaseDirectory,
             Args =
             [
