@@ -6,21 +6,25 @@ namespace RealtimeConsole.Bench;
 /// Knows when the simulated world is waiting on its fake clock. Work started through <see cref="Start{T}"/> carries an
 /// <see cref="AsyncLocal{T}"/> tag that flows into every continuation and in-memory request it causes; the tag's change
 /// notifications count the threads running the world's code right now. The world is settled when none is, nothing is
-/// queued to the thread pool, and no more pool threads are busy than when it last rested (a pool thread that has taken an
-/// item but not yet entered its context is busy but neither queued nor tagged). That floor is learnt, so threads a host
-/// keeps busy for good (a test runner's) do not stall the bench the way "wait for the whole pool to go idle" did.
+/// queued to the thread pool, and no more pool threads are busy than the floor (a pool thread that has taken an item but
+/// not yet entered its context is busy, yet neither queued nor tagged). The floor is learnt once per process: threads a
+/// host keeps busy for good (a test runner's) would otherwise stall every step, as "wait for the whole pool to go idle" did.
 /// </summary>
 public sealed class SimulatedActivity
 {
-    /// <summary>A safety net on the wall clock: a settle that takes longer than this gives up, is counted, and takes the busy threads it saw as the new floor.</summary>
+    /// <summary>A safety net on the wall clock: a settle that takes longer than this gives up and is counted.</summary>
     public static readonly TimeSpan SettleLimit = TimeSpan.FromSeconds(2);
 
+    // Busy pool threads that stay above the floor this long with no world work running or queued are the host's own.
+    private static readonly TimeSpan FloorRelearn = TimeSpan.FromMilliseconds(50);
+
     private const int QuietLooks = 3;
+
+    private static int s_busyFloor;
 
     private readonly AsyncLocal<SimulatedActivity?> _tag;
     private int _running;
     private int _settleTimeouts;
-    private int _busyFloor = BusyPoolThreads();
 
     public SimulatedActivity() => _tag = new AsyncLocal<SimulatedActivity?>(OnTagChanged);
 
@@ -57,24 +61,38 @@ public sealed class SimulatedActivity
     {
         var wall = Stopwatch.StartNew();
         var quiet = 0;
+        TimeSpan? calmSince = null;
+        var calmBusy = int.MaxValue;
         while (quiet < QuietLooks)
         {
-            var busy = BusyPoolThreads();
             if (wall.Elapsed > SettleLimit)
             {
                 Interlocked.Increment(ref _settleTimeouts);
-                _busyFloor = busy;
                 return;
             }
 
-            if (Running == 0 && ThreadPool.PendingWorkItemCount == 0)
+            var busy = BusyPoolThreads();
+            var floor = Volatile.Read(ref s_busyFloor);
+            if (Running != 0 || ThreadPool.PendingWorkItemCount != 0)
             {
-                _busyFloor = Math.Min(_busyFloor, busy);
-                quiet = busy <= _busyFloor ? quiet + 1 : 0;
+                quiet = 0;
+                calmSince = null;
+                calmBusy = int.MaxValue;
+            }
+            else if (busy <= floor)
+            {
+                Volatile.Write(ref s_busyFloor, busy);
+                quiet++;
             }
             else
             {
                 quiet = 0;
+                calmSince ??= wall.Elapsed;
+                calmBusy = Math.Min(calmBusy, busy);
+                if (wall.Elapsed - calmSince > FloorRelearn)
+                {
+                    Volatile.Write(ref s_busyFloor, calmBusy);
+                }
             }
 
             Thread.Yield();
