@@ -3,7 +3,7 @@ using RealtimeConsole.Simulator;
 namespace RealtimeConsole.Bench;
 
 /// <summary>
-/// The figures of one strategy on one scenario (JSON names as the issue gives them). <see cref="UsersOtherwiseFailed"/>:
+/// The figures of one strategy on one scenario (JSON names and order as the issue gives them, then two of ours). <see cref="UsersOtherwiseFailed"/>:
 /// users still waiting when the run ended (two minutes after the last arrival) or refused without a Retry-After.
 /// <see cref="SettleTimeouts"/>: simulated steps where the world did not come to rest within the wall-clock limit (0 in a sound run).
 /// </summary>
@@ -11,7 +11,6 @@ public sealed record StrategyFigures(
     int UsersServed,
     int UserErrors5xx,
     int UserRefusedWithRetryAfter,
-    int UsersOtherwiseFailed,
     int UpstreamRequests,
     int Upstream429,
     double QuotaUtilization,
@@ -19,6 +18,7 @@ public sealed record StrategyFigures(
     double P50ConnectMs,
     double P99ConnectMs,
     double? RecoverySeconds,
+    int UsersOtherwiseFailed,
     int UpstreamRequestsUnderQuotaError,
     [property: System.Text.Json.Serialization.JsonIgnore] int SettleTimeouts = 0);
 
@@ -119,7 +119,6 @@ public static class BenchRunner
             served.Count,
             errors,
             refused,
-            users.Count - served.Count - errors - refused,
             world.Upstream.Requests,
             world.Upstream.TooMany,
             couldServe == 0 ? 0 : Math.Round(Math.Min(1, served.Count / couldServe), 4),
@@ -127,6 +126,7 @@ public static class BenchRunner
             Percentile(latencies, 0.50),
             Percentile(latencies, 0.99),
             recovery,
+            users.Count - served.Count - errors - refused,
             underQuotaError,
             world.Activity.SettleTimeouts);
     }
