@@ -11,7 +11,7 @@ namespace RealtimeConsole.Bench;
 /// <summary>
 /// One strategy's run: a fresh simulator (and broker) with the upstream wire counted by <see cref="CountingUpstreamHandler"/>.
 /// Simulated (the default): an in-memory TestServer with every timer on one shared <see cref="FakeTimeProvider"/>, moved
-/// by <see cref="StepAsync"/> once <see cref="Activity"/> has settled. Real time: the same app on Kestrel at 127.0.0.1:0
+/// by <see cref="StepToAsync"/> once <see cref="Activity"/> has settled. Real time: the same app on Kestrel at 127.0.0.1:0
 /// on the system clock, strategies and broker reaching the simulator over loopback HTTP.
 /// </summary>
 public sealed class BenchWorld : IAsyncDisposable
@@ -42,8 +42,6 @@ public sealed class BenchWorld : IAsyncDisposable
 
     /// <summary>The world's clock: the fake one, or the system clock in real time.</summary>
     public TimeProvider Time { get; }
-
-    public bool IsRealTime => _fake is null;
 
     /// <summary>When the run started on <see cref="Time"/>.</summary>
     public DateTimeOffset Origin { get; }
@@ -147,20 +145,20 @@ public sealed class BenchWorld : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <paramref name="work"/> in the world and moves the clock in <paramref name="step"/>s until it finishes or
-    /// <paramref name="limit"/> has passed on the world's clock (then it throws <see cref="TimeoutException"/>).
+    /// Starts <paramref name="work"/> in the world and moves the clock in <see cref="BenchRunner.Step"/>s until it finishes
+    /// or <paramref name="limit"/> has passed on the world's clock (then it throws <see cref="TimeoutException"/>).
     /// </summary>
-    public async Task<T> RunAsync<T>(Func<Task<T>> work, TimeSpan limit, TimeSpan? step = null)
+    public async Task<T> RunAsync<T>(Func<Task<T>> work, TimeSpan limit)
     {
         var task = Activity.Start(work);
-        await AdvanceAsync(limit, () => task.IsCompleted, step);
+        await AdvanceAsync(limit, () => task.IsCompleted);
         return task.IsCompleted ? await task : throw new TimeoutException($"The work did not finish within {limit.TotalSeconds:0.##} s on the world's clock.");
     }
 
-    /// <summary>Moves the clock on by <paramref name="by"/> in <paramref name="step"/>s, or until <paramref name="until"/> holds, letting the world run to rest before each step.</summary>
-    public Task AdvanceAsync(TimeSpan by, Func<bool>? until = null, TimeSpan? step = null)
+    /// <summary>Moves the clock on by <paramref name="by"/> in <see cref="BenchRunner.Step"/>s, or until <paramref name="until"/> holds, letting the world run to rest before each step.</summary>
+    public Task AdvanceAsync(TimeSpan by, Func<bool>? until = null)
     {
-        var size = step ?? BenchRunner.Step;
+        var size = BenchRunner.Step;
         var end = Elapsed + by;
         // Settling blocks a thread: do it on one of our own, outside the world and any synchronization context.
         return Task.Factory.StartNew(
@@ -188,6 +186,8 @@ public sealed class BenchWorld : IAsyncDisposable
         OtherConsumer.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        // Also disposes the wire (the loopback connections in real time) that the other consumer shares.
+        Upstream.Dispose();
     }
 }
 
