@@ -49,6 +49,38 @@ public sealed class BrokerTelemetryTests
     }
 
     [Fact]
+    public async Task Shared_cache_hits_are_counted_unwatched_and_reach_a_subscriber_when_watched()
+    {
+        TimeProvider? clock = null;
+        using var harness = new BrokerHarness((_, _) => FakeUpstreamHandler.Secret(clock!), new() { ["Realtime:SecretMode"] = "Shared" });
+        clock = harness.Time;
+        var minted = await harness.Broker.GetSecretAsync(null, CancellationToken.None);
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Same(minted.Secret, (await harness.Broker.GetSecretAsync(null, CancellationToken.None)).Secret);
+        }
+
+        Assert.Equal(100, harness.Telemetry.GetSnapshot().Counters.CacheHits);
+
+        using var heard = new SemaphoreSlim(0);
+        using var subscription = harness.Telemetry.Subscribe(() =>
+        {
+            heard.Release();
+            return Task.CompletedTask;
+        });
+        for (var i = 0; i < 1000; i++)
+        {
+            await harness.Broker.GetSecretAsync(null, CancellationToken.None);
+        }
+
+        // Hits notify through a queued, coalesced call: it arrives, bounded in time, without sleeping.
+        Assert.True(await heard.WaitAsync(TimeSpan.FromSeconds(10)), "A watcher was never told about the cache hits.");
+        var counters = harness.Telemetry.GetSnapshot().Counters;
+        Assert.Equal((1100, 1, 1), (counters.CacheHits, counters.CacheMisses, counters.Mints));
+        Assert.Equal(1, harness.Upstream.Count);
+    }
+
+    [Fact]
     public async Task Backoff_state_shows_the_retry_attempt_and_when_it_goes()
     {
         using var harness = new BrokerHarness((_, n) => n == 1

@@ -8,8 +8,8 @@ namespace RealtimeConsole.Bench;
 
 /// <summary>
 /// <c>dotnet run -c Release --project RealtimeConsole -- bench [--scenario burst|steady|storm|quota|shared-org|all] [--json FILE]
-/// [--strategies seed,broker] [--steady-minutes 10] [--quota 60] [--real-time]</c>; <c>bench simulator</c> and <c>bench media</c> are the
-/// simulator's own benches.
+/// [--strategies seed,broker] [--steady-minutes 10] [--quota 60] [--real-time]</c>; <c>bench throughput</c> is the broker's loopback
+/// throughput; <c>bench simulator</c> and <c>bench media</c> are the simulator's own benches.
 /// </summary>
 public static class BenchCommand
 {
@@ -22,6 +22,11 @@ public static class BenchCommand
             return await SimulatorThroughputBench.RunAsync(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "throughput")
+        {
+            return await BrokerThroughputBench.RunAsync(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == "media")
         {
             return await Simulator.Media.MediaPeerBench.RunAsync(args[1..]);
@@ -31,7 +36,7 @@ public static class BenchCommand
         {
             Console.Error.WriteLine(error);
             Console.Error.WriteLine("usage: bench [--scenario burst|steady|storm|quota|shared-org|all] [--json FILE] [--strategies seed,sdk-default,standard-resilience,cookbook,broker] [--steady-minutes 1..10] [--quota 2..600] [--real-time]");
-            Console.Error.WriteLine("       bench simulator [...] | bench media [...]");
+            Console.Error.WriteLine("       bench simulator [...] | bench throughput [...] | bench media [...]");
             return 2;
         }
 

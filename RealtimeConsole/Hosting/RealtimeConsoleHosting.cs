@@ -19,6 +19,7 @@ public static class RealtimeConsoleHosting
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        builder.QuietRequestDiagnostics();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();

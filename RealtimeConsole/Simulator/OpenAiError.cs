@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using RealtimeConsole.Hosting;
 
 namespace RealtimeConsole.Simulator;
 
@@ -37,18 +38,7 @@ public sealed class OpenAiError(int status, string message, string type, string?
     public static OpenAiError InvalidType(string param, string expected) =>
         InvalidRequest($"Invalid type for '{param}': expected {expected}.", param, "invalid_type");
 
-    public async Task ExecuteAsync(HttpContext httpContext)
-    {
-        var response = httpContext.Response;
-        response.StatusCode = status;
-        response.ContentType = "application/json";
-        await using (var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
-        {
-            Write(writer);
-        }
-
-        await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
-    }
+    public Task ExecuteAsync(HttpContext httpContext) => JsonWriterResult.Send(httpContext.Response, status, Write);
 
     public void Write(Utf8JsonWriter writer)
     {
@@ -70,18 +60,11 @@ public sealed class JsonWriterResult(int status, Action<Utf8JsonWriter> write) :
 
     int? IStatusCodeHttpResult.StatusCode => status;
 
-    public async Task ExecuteAsync(HttpContext httpContext)
-    {
-        var response = httpContext.Response;
-        response.StatusCode = status;
-        response.ContentType = "application/json";
-        await using (var writer = new Utf8JsonWriter(response.BodyWriter, OpenAiError.WriterOptions))
-        {
-            write(writer);
-        }
+    public Task ExecuteAsync(HttpContext httpContext) => Send(httpContext.Response, status, write);
 
-        await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
-    }
+    /// <summary>Writes the answer with a Content-Length, in one send (see <see cref="BufferedJson"/>).</summary>
+    public static Task Send(HttpResponse response, int status, Action<Utf8JsonWriter> write) =>
+        BufferedJson.WriteAsync(response, status, "application/json", OpenAiError.WriterOptions, write, static (writer, w) => w(writer));
 }
 
 /// <summary>A body with a status and content type (the SDP answers).</summary>

@@ -123,7 +123,12 @@ public static class SimulatorAdminEndpoints
             return Results.Json(new { endpoints = stats.Snapshot() });
         });
 
-        admin.MapGet("/stats", (SimulatorStats stats) => Results.Json(new { endpoints = stats.Snapshot() }));
+        // The process's CPU time lets `bench simulator --url` report mints per simulator CPU-second from another process.
+        admin.MapGet("/stats", (SimulatorStats stats) => Results.Json(new
+        {
+            endpoints = stats.Snapshot(),
+            process = new { id = Environment.ProcessId, cpuSeconds = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds },
+        }));
 
         admin.MapGet("/presets", () => Results.Json(new { presets = SimulatorPresets.All.Select(p => new { name = p.Name, title = p.Title, description = p.Description }) }));
 

@@ -108,7 +108,7 @@ public static class SimulatorEndpoints
                 }
             }
 
-            return Issued(secrets.Issue(SimulatorSessions.ToJsonWithDefaults(requestedSession, options.Model), lifetime));
+            return Issued(secrets.Issue(SimulatorSessions.Create(requestedSession, options.Model), lifetime));
         }
     }
 
@@ -119,7 +119,7 @@ public static class SimulatorEndpoints
             writer.WriteString("value", secret.Value);
             writer.WriteNumber("expires_at", secret.ExpiresAt.ToUnixTimeSeconds());
             writer.WritePropertyName("session");
-            writer.WriteRawValue(secret.SessionJson, skipInputValidation: true);
+            secret.Configuration.WriteTo(writer);
             writer.WriteEndObject();
         });
     private static OpenAiError? ExpiresAfter(JsonElement value, out long seconds)
@@ -383,8 +383,9 @@ public static class SimulatorEndpoints
             requested["audio"] = new JsonObject { ["output"] = new JsonObject { ["voice"] = root["voice"]!.GetValue<string>() } };
         }
 
-        var session = SimulatorSessions.WithDefaults(JsonSerializer.SerializeToElement(requested), options.Model);
-        var secret = secrets.Issue(session.ToJsonString(), LegacyKeyLifetime);
+        var configuration = SimulatorSessions.Create(JsonSerializer.SerializeToElement(requested), options.Model);
+        var session = configuration.ToJsonObject();
+        var secret = secrets.Issue(configuration, LegacyKeyLifetime);
         return new JsonWriterResult(StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using RealtimeConsole.Hosting;
 using RealtimeConsole.Simulator.Media;
 
 namespace RealtimeConsole.Simulator;
@@ -64,6 +65,7 @@ public static class SimulatorHost
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        builder.QuietRequestDiagnostics();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks();
         builder.AddRealtimeSimulator();

@@ -27,7 +27,6 @@ public sealed partial class SimulatorGate(
     TimeProvider time,
     ILogger<SimulatorGate> logger)
 {
-    private const string IdAlphabet = "0123456789abcdef";
     private readonly SimulatorOptions options = settings.Value;
 
     public SimulatorOptions Options => options;
@@ -113,14 +112,12 @@ public sealed partial class SimulatorGate(
     }
 
     /// <summary>A new <c>req_</c> id (32 hex digits).</summary>
-    public static string NewRequestId() => string.Create(36, 0, static (span, _) =>
+    public static string NewRequestId()
     {
-        "req_".CopyTo(span);
-        for (var i = 4; i < span.Length; i++)
-        {
-            span[i] = IdAlphabet[Random.Shared.Next(16)];
-        }
-    });
+        Span<byte> random = stackalloc byte[16];
+        Random.Shared.NextBytes(random);
+        return "req_" + Convert.ToHexStringLower(random);
+    }
 
     private OpenAiError? Authenticate(HttpContext context, SimulatorKeyPolicy policy, out SimulatorCaller? caller)
     {

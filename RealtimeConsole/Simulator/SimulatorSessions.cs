@@ -75,25 +75,40 @@ public static class SimulatorSessions
     }
 
     /// <summary>
-    /// The full session as JSON: OpenAI's defaults with <paramref name="requested"/> merged over them, written in one
-    /// pass without building a node tree (this is the mint hot path).
+    /// The full session: OpenAI's defaults with <paramref name="requested"/> merged over them, written in one pass without
+    /// building a node tree (this is the mint hot path). Sessions with the same settings share one body; only ids differ.
     /// </summary>
-    public static string ToJsonWithDefaults(JsonElement? requested, string model)
+    public static SimulatorSession Create(JsonElement? requested, string model)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, OpenAiError.WriterOptions))
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, OpenAiError.WriterOptions);
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        writer.WriteString("model", model);
+        WriteMergedProperties(writer, Defaults, requested, skipTop: true);
+        writer.WriteEndObject();
+        writer.Flush();
+
+        // Minting the same configuration over and over (the usual case) keeps one copy of its body alive, not one per key.
+        var written = buffer.WrittenSpan[1..];
+        var last = Volatile.Read(ref s_lastBody);
+        if (last is null || !written.SequenceEqual(last))
         {
-            writer.WriteStartObject();
-            writer.WriteString("type", "realtime");
-            writer.WriteString("object", "realtime.session");
-            writer.WriteString("id", NewSessionId());
-            writer.WriteString("model", model);
-            WriteMergedProperties(writer, Defaults, requested, skipTop: true);
-            writer.WriteEndObject();
+            last = written.ToArray();
+            Volatile.Write(ref s_lastBody, last);
         }
 
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return new SimulatorSession(NewSessionId(), last);
     }
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private static byte[]? s_lastBody;
 
     // Session ids only need to be unique, not secret: a cheap generator keeps the mint path light.
     private static string NewSessionId()
@@ -152,8 +167,7 @@ public static class SimulatorSessions
     }
 
     /// <summary>A full session as a node tree: OpenAI's defaults with <paramref name="requested"/> merged over them.</summary>
-    public static JsonObject WithDefaults(JsonElement? requested, string model) =>
-        JsonNode.Parse(ToJsonWithDefaults(requested, model))!.AsObject();
+    public static JsonObject WithDefaults(JsonElement? requested, string model) => Create(requested, model).ToJsonObject();
 
     /// <summary>Copies <paramref name="overrides"/> into <paramref name="target"/>: objects merge, everything else replaces.</summary>
     public static void MergeInto(JsonObject target, JsonObject overrides)
@@ -168,6 +182,56 @@ public static class SimulatorSessions
             {
                 target[name] = value?.DeepClone();
             }
+        }
+    }
+}
+
+/// <summary>
+/// A session configuration as OpenAI returns it: <c>{"type":"realtime","object":"realtime.session","id":…,"model":…,…}</c>.
+/// Held as its id and the UTF-8 of everything after it (<paramref name="body"/>: <c>"model":…}</c>), which sessions with
+/// the same settings share, so the simulator can keep hundreds of thousands of live keys cheaply.
+/// </summary>
+public sealed class SimulatorSession(string id, byte[] body)
+{
+    private static ReadOnlySpan<byte> Head => "{\"type\":\"realtime\",\"object\":\"realtime.session\",\"id\":\""u8;
+
+    public string Id => id;
+
+    /// <summary>The whole session object as UTF-8 JSON.</summary>
+    public byte[] ToUtf8()
+    {
+        var bytes = new byte[Head.Length + id.Length + 2 + body.Length];
+        Head.CopyTo(bytes);
+        var at = Head.Length + Encoding.UTF8.GetBytes(id, bytes.AsSpan(Head.Length));
+        bytes[at++] = (byte)'"';
+        bytes[at++] = (byte)',';
+        body.CopyTo(bytes, at);
+        return bytes;
+    }
+
+    public string ToJsonString() => Encoding.UTF8.GetString(ToUtf8());
+
+    /// <summary>A fresh, mutable copy as a node tree.</summary>
+    public JsonObject ToJsonObject() => JsonNode.Parse(ToUtf8())!.AsObject();
+
+    /// <summary>Writes the session as the current value of <paramref name="writer"/>.</summary>
+    public void WriteTo(Utf8JsonWriter writer)
+    {
+        var length = Head.Length + id.Length + 2 + body.Length;
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var span = rented.AsSpan(0, length);
+            Head.CopyTo(span);
+            var at = Head.Length + Encoding.UTF8.GetBytes(id, span[Head.Length..]);
+            span[at++] = (byte)'"';
+            span[at++] = (byte)',';
+            body.CopyTo(span[at..]);
+            writer.WriteRawValue(span, skipInputValidation: true);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
         }
     }
 }

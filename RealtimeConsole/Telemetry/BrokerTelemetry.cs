@@ -20,7 +20,8 @@ public sealed class BrokerTelemetry
     private readonly Lock _gate = new();
     private readonly Dictionary<UpstreamResource, ResourceCounters> _resources = Enum.GetValues<UpstreamResource>().ToDictionary(r => r, _ => new ResourceCounters());
     private readonly Queue<UpstreamCallRecord> _recentCalls = new();
-    private readonly List<Func<Task>> _subscribers = [];
+    private Func<Task>[] _subscribers = [];
+    private int _hitNotificationQueued;
     private UpstreamGate? _gateSource;
     private SecretMode _mode;
     private ClientSecret? _lastSecret;
@@ -55,7 +56,7 @@ public sealed class BrokerTelemetry
     {
         lock (_gate)
         {
-            _subscribers.Add(onChange);
+            _subscribers = [.. _subscribers, onChange];
         }
 
         return new Subscription(this, onChange);
@@ -83,16 +84,19 @@ public sealed class BrokerTelemetry
                     budget is not null && budget.HeldUntil > now ? budget.HeldUntil : null);
             }).ToList();
 
+            // Written without the lock by every request that gets a secret: read it once.
+            var last = Volatile.Read(ref _lastSecret);
             var secret = new SecretSnapshot(
                 _mode,
-                _lastSecret?.MintedOn,
-                _lastSecret?.ExpiresOn,
-                _lastSecret?.RefreshOn,
-                _lastSecret is null ? null : (now - _lastSecret.MintedOn).TotalSeconds,
+                last?.MintedOn,
+                last?.ExpiresOn,
+                last?.RefreshOn,
+                last is null ? null : (now - last.MintedOn).TotalSeconds,
                 _poolLevel,
                 _poolTarget);
-            var served = _hits + _misses;
-            var counters = new SecretCounters(_mints, _mintFailures, _hits, _misses, _joins, served == 0 ? null : (double)_hits / served, _lastMintLatencyMs);
+            var (hits, misses, joins) = (Volatile.Read(ref _hits), Volatile.Read(ref _misses), Volatile.Read(ref _joins));
+            var served = hits + misses;
+            var counters = new SecretCounters(_mints, _mintFailures, hits, misses, joins, served == 0 ? null : (double)hits / served, _lastMintLatencyMs);
             return new BrokerTelemetrySnapshot(now, secret, counters, resources, BackoffAt(now, resources), _last429, _recentCalls.Reverse().ToList());
         }
     }
@@ -110,7 +114,10 @@ public sealed class BrokerTelemetry
             }
 
             _recentCalls.Clear();
-            (_mints, _mintFailures, _hits, _misses, _joins) = (0, 0, 0, 0, 0);
+            (_mints, _mintFailures) = (0, 0);
+            Interlocked.Exchange(ref _hits, 0);
+            Interlocked.Exchange(ref _misses, 0);
+            Interlocked.Exchange(ref _joins, 0);
             _lastMintLatencyMs = null;
             _last429 = null;
         }
@@ -160,38 +167,34 @@ public sealed class BrokerTelemetry
         Notify();
     }
 
+    /// <summary>
+    /// Counts a secret handed out. This runs on every request, so it takes no lock, and cache hits tell subscribers
+    /// through one queued notification however many arrive meanwhile (nothing at all when nobody subscribes).
+    /// </summary>
     internal void SecretServed(SecretMode mode, ClientSecret secret, SecretSource source)
     {
-        lock (_gate)
+        if (!ReferenceEquals(Volatile.Read(ref _lastSecret), secret))
         {
-            _lastSecret = secret;
-            switch (source)
-            {
-                case SecretSource.Cache or SecretSource.Pool:
-                    _hits++;
-                    break;
-                case SecretSource.JoinedMint:
-                    _misses++;
-                    _joins++;
-                    break;
-                default:
-                    _misses++;
-                    break;
-            }
+            Volatile.Write(ref _lastSecret, secret);
         }
 
-        if (source is SecretSource.Cache or SecretSource.Pool)
+        switch (source)
         {
-            _metrics.CacheHit(mode);
-        }
-        else
-        {
-            _metrics.CacheMiss(mode);
-        }
-
-        if (source == SecretSource.JoinedMint)
-        {
-            _metrics.Joined();
+            case SecretSource.Cache or SecretSource.Pool:
+                Interlocked.Increment(ref _hits);
+                _metrics.CacheHit(mode);
+                NotifyHit();
+                return;
+            case SecretSource.JoinedMint:
+                Interlocked.Increment(ref _misses);
+                Interlocked.Increment(ref _joins);
+                _metrics.CacheMiss(mode);
+                _metrics.Joined();
+                break;
+            default:
+                Interlocked.Increment(ref _misses);
+                _metrics.CacheMiss(mode);
+                break;
         }
 
         Notify();
@@ -349,16 +352,28 @@ public sealed class BrokerTelemetry
 
     private void Notify()
     {
-        Func<Task>[] subscribers;
-        lock (_gate)
-        {
-            subscribers = [.. _subscribers];
-        }
-
-        foreach (var subscriber in subscribers)
+        foreach (var subscriber in Volatile.Read(ref _subscribers))
         {
             _ = InvokeAsync(subscriber);
         }
+    }
+
+    private void NotifyHit()
+    {
+        if (Volatile.Read(ref _subscribers).Length == 0 || Interlocked.Exchange(ref _hitNotificationQueued, 1) == 1)
+        {
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static telemetry =>
+            {
+                // Cleared before notifying: a hit counted after this point queues the next notification.
+                Volatile.Write(ref telemetry._hitNotificationQueued, 0);
+                telemetry.Notify();
+            },
+            this,
+            preferLocal: false);
     }
 
     private async Task InvokeAsync(Func<Task> subscriber)
@@ -390,7 +405,7 @@ public sealed class BrokerTelemetry
         {
             lock (owner._gate)
             {
-                owner._subscribers.Remove(onChange);
+                owner._subscribers = Array.FindAll(owner._subscribers, s => s != onChange);
             }
         }
     }

@@ -30,6 +30,7 @@ public sealed class ClientSecretBroker : IDisposable
     private readonly ILogger<ClientSecretBroker> _logger;
     private readonly ConcurrentDictionary<string, SecretSlot> _slots = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly string _defaultKey;
     private volatile SecretMode _mode;
 
     public ClientSecretBroker(IClientSecretMinter minter, IOptions<RealtimeOptions> options, TimeProvider time, BrokerTelemetry telemetry, ILogger<ClientSecretBroker> logger)
@@ -41,6 +42,7 @@ public sealed class ClientSecretBroker : IDisposable
         _logger = logger;
         _mode = _options.SecretMode;
         DefaultSession = new SessionConfiguration(_options.Model, _options.Voice, _options.Instructions);
+        _defaultKey = DefaultSession.Key;
         telemetry.ModeChanged(_mode, _options.PoolSize);
     }
 
@@ -278,7 +280,9 @@ public sealed class ClientSecretBroker : IDisposable
         return secret;
     }
 
-    private SecretSlot SlotFor(SessionConfiguration session) => _slots.GetOrAdd(session.Key, _ => new SecretSlot());
+    // The default configuration's key is hashed once: it is the one nearly every request asks for.
+    private SecretSlot SlotFor(SessionConfiguration session) =>
+        _slots.GetOrAdd(ReferenceEquals(session, DefaultSession) ? _defaultKey : session.Key, static _ => new SecretSlot());
 
     public void Dispose()
     {

@@ -15,6 +15,7 @@ public sealed class UpstreamEndpoint(IConfiguration configuration, IOptions<Real
     public const string DefaultSimulatorKey = "sk-sim-local";
 
     private Uri? _baseAddress;
+    private string? _browserCallsUrl;
 
     public bool IsEmbeddedSimulator => string.IsNullOrWhiteSpace(configuration["OPENAI_API_KEY"]) && string.IsNullOrWhiteSpace(options.Value.BaseUrl);
 
@@ -27,7 +28,7 @@ public sealed class UpstreamEndpoint(IConfiguration configuration, IOptions<Real
     public Uri BaseAddress => _baseAddress ??= ResolveBaseAddress();
 
     /// <summary>Where a browser holding a client secret posts its SDP offer.</summary>
-    public string BrowserCallsUrl => IsEmbeddedSimulator ? SimulatorPath + "/realtime/calls" : new Uri(BaseAddress, "realtime/calls").ToString();
+    public string BrowserCallsUrl => _browserCallsUrl ??= IsEmbeddedSimulator ? SimulatorPath + "/realtime/calls" : new Uri(BaseAddress, "realtime/calls").ToString();
 
     public Uri Resolve(string relativePath) => new(BaseAddress, relativePath);
 

@@ -1,0 +1,103 @@
+using System.Globalization;
+using RealtimeConsole.Hosting;
+using RealtimeConsole.Simulator;
+using RealtimeConsole.Telemetry;
+
+namespace RealtimeConsole.Bench;
+
+/// <summary>
+/// <c>dotnet run -c Release --project RealtimeConsole -- bench throughput [--clients 32] [--seconds 5] [--warmup 2]</c>:
+/// issue #7's throughput scenario. The whole console (embedded simulator as upstream) on 127.0.0.1 (ephemeral port) in
+/// Shared secret mode; N concurrent clients, each on its own keep-alive connection from its own loopback address
+/// (127.0.0.2, 127.0.0.3, …), call <c>POST /api/realtime/client-secret</c> back to back. The per-client door limiter
+/// stays on, raised to its maximum for the bench. <c>--url</c> drives an already running console instead.
+/// </summary>
+public static class BrokerThroughputBench
+{
+    public const double GoalRequestsPerSecond = 20_000;
+    public const double GoalP99Ms = 5;
+
+    /// <summary>The highest door limit <c>Realtime:DoorPermitsPerMinute</c> accepts, used by the bench for every client.</summary>
+    public const int BenchDoorPermitsPerMinute = 100_000;
+
+    private const string Path = "api/realtime/client-secret";
+
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out);
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    {
+        if (!LoopbackBenchArguments.TryParse(args, defaultClients: 32, out var clients, out var seconds, out var warmupSeconds, out var target))
+        {
+            await Console.Error.WriteLineAsync("usage: bench throughput [--clients 1..250] [--seconds 1..600] [--warmup 0..60] [--url http://127.0.0.1:5080/]");
+            return 2;
+        }
+
+        if (target is not null)
+        {
+            await output.WriteLineAsync($"console at {target} (separate process; it must run with Realtime:SecretMode=Shared and Realtime:DoorPermitsPerMinute={BenchDoorPermitsPerMinute})");
+            return await MeasureAsync(output, target, clients, seconds, warmupSeconds, upstreamMints: null);
+        }
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            // This assembly, not the process's entry point (a test host), names the static web assets manifest.
+            ApplicationName = typeof(BrokerThroughputBench).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            Args =
+            [
+                "--urls=http://127.0.0.1:0",
+                "--Logging:LogLevel:Default=Warning",
+                // The embedded simulator is upstream even when OPENAI_API_KEY is set in the environment.
+                "--OPENAI_API_KEY=",
+                "--Realtime:BaseUrl=",
+                "--Realtime:SecretMode=Shared",
+                "--Realtime:DoorPermitsPerMinute=" + BenchDoorPermitsPerMinute.ToString(CultureInfo.InvariantCulture),
+            ],
+        });
+        builder.AddRealtimeConsole();
+        await using var app = builder.Build();
+        app.MapRealtimeConsole();
+        await app.StartAsync();
+        try
+        {
+            var address = SimulatorHost.ListeningAddress(app);
+            await output.WriteLineAsync($"console at {address} (in this process, embedded simulator upstream, Shared secret mode)");
+            var stats = app.Services.GetRequiredService<SimulatorStats>();
+            var telemetry = app.Services.GetRequiredService<BrokerTelemetry>();
+            return await MeasureAsync(output, address, clients, seconds, warmupSeconds, () => (stats.Total(SimulatorEndpoint.ClientSecrets), telemetry.GetSnapshot().Counters.Mints));
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    private static async Task<int> MeasureAsync(TextWriter output, Uri address, int clients, int seconds, int warmupSeconds, Func<(long SimulatorMints, long BrokerMints)>? upstreamMints)
+    {
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"{clients} clients from 127.0.0.2..127.0.0.{clients + 1} · door limit {BenchDoorPermitsPerMinute:N0}/min per client (raised for the bench; default 30) · {warmupSeconds}s warm-up · {seconds}s measured · {Environment.ProcessorCount} cores"));
+        using var load = new LoopbackLoad(address, clients, new LoopbackRequest(Path), distinctAddresses: true);
+        if (warmupSeconds > 0)
+        {
+            await load.RunAsync(TimeSpan.FromSeconds(warmupSeconds));
+        }
+
+        var run = await load.RunAsync(TimeSpan.FromSeconds(seconds));
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"secrets: {run.Ok} ok, {run.Failed} failed ({LoopbackLoad.FormatFailures(run)}) in {run.Elapsed.TotalSeconds:F2}s → {run.RequestsPerSecond:F0} requests/s"));
+        await output.WriteLineAsync("latency: " + LoopbackLoad.FormatLatency(run));
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"cpu: {run.ClientCpu.TotalSeconds:F2} s used by {(upstreamMints is null ? "the clients" : "clients, broker and simulator together")} ({run.ClientCpu.TotalSeconds / run.Elapsed.TotalSeconds:F2} of {Environment.ProcessorCount} cores)"));
+        if (upstreamMints is not null)
+        {
+            var (simulator, broker) = upstreamMints();
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"upstream mints since start (warm-up included): {simulator} seen by the simulator, {broker} by the broker"));
+        }
+
+        var met = run.Failed == 0 && run.RequestsPerSecond > GoalRequestsPerSecond && run.P99Ms < GoalP99Ms;
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"goal over {GoalRequestsPerSecond:N0} req/s with p99 under {GoalP99Ms:0} ms and no errors: {(met ? "met" : "NOT MET")}"));
+        return met ? 0 : 1;
+    }
+}
