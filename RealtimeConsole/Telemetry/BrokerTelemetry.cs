@@ -33,6 +33,7 @@ public sealed class BrokerTelemetry
     private long _joins;
     private double? _lastMintLatencyMs;
     private RateLimitEvent? _last429;
+    private RateLimitEvent? _lastUpstream429;
     private BackoffState? _retrying;
     private DateTimeOffset? _circuitOpenUntil;
 
@@ -93,7 +94,10 @@ public sealed class BrokerTelemetry
                 _poolTarget);
             var served = _hits + _misses;
             var counters = new SecretCounters(_mints, _mintFailures, _hits, _misses, _joins, served == 0 ? null : (double)_hits / served, _lastMintLatencyMs);
-            return new BrokerTelemetrySnapshot(now, secret, counters, resources, BackoffAt(now, resources), _last429, _recentCalls.Reverse().ToList());
+            return new BrokerTelemetrySnapshot(now, secret, counters, resources, BackoffAt(now, resources), _last429, _recentCalls.Reverse().ToList())
+            {
+                LastUpstream429 = _lastUpstream429,
+            };
         }
     }
 
@@ -113,6 +117,7 @@ public sealed class BrokerTelemetry
             (_mints, _mintFailures, _hits, _misses, _joins) = (0, 0, 0, 0, 0);
             _lastMintLatencyMs = null;
             _last429 = null;
+            _lastUpstream429 = null;
         }
 
         Notify();
@@ -247,6 +252,7 @@ public sealed class BrokerTelemetry
             if (call.Status == 429)
             {
                 _last429 = new RateLimitEvent(call.At, call.Resource.ToWireName(), call.ErrorCode ?? "rate_limit_exceeded", response?.ErrorMessage ?? "", call.RequestId, true);
+                _lastUpstream429 = _last429;
                 if (response?.IsInsufficientQuota == true)
                 {
                     LastQuotaRequestId = call.RequestId;
