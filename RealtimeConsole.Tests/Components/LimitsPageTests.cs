@@ -20,6 +20,7 @@ public sealed class LimitsPageTests : ConsoleComponentTest
         Services.AddSingleton<TimeProvider>(_time);
         Services.AddSingleton<ITelemetryFeed>(_feed);
         Services.AddSingleton<ITelemetryActions>(_actions);
+        Services.AddSingleton<IRemoteTelemetryFeedFactory>(new FakeRemoteFeeds());
     }
 
     [Fact]
@@ -105,9 +106,11 @@ public sealed class LimitsPageTests : ConsoleComponentTest
         Assert.Contains("mud-alert-filled-warning", backoff.ClassName);
         Assert.Contains("Cooling down after a 429", backoff.TextContent);
         Assert.Contains("until 10:00:20 UTC (in 20 s): Retry-After 20 s", backoff.TextContent);
-        Assert.Equal("rate_limit_exceeded", cut.Find("[data-testid=last-429-code]").TextContent);
-        Assert.Contains("req_storm_1", cut.Find("[data-testid=last-429-request-id]").TextContent);
-        Assert.Contains("Rate limit reached for requests", cut.Find("[data-testid=last-429-message]").TextContent);
+        Assert.Equal("upstream", cut.Find("[data-testid=last-429]").GetAttribute("data-origin"));
+        Assert.Contains("from OpenAI (upstream)", cut.Find("[data-testid=last-429]").TextContent);
+        Assert.Equal("rate_limit_exceeded", cut.Find("[data-testid=upstream-429-code]").TextContent);
+        Assert.Equal("x-request-id req_storm_1", cut.Find("[data-testid=upstream-429-request-id]").TextContent.Trim());
+        Assert.Contains("Rate limit reached for requests", cut.Find("[data-testid=upstream-429-message]").TextContent);
 
         _time.Advance(TimeSpan.FromSeconds(12));
         cut.WaitForAssertion(() => Assert.Contains("(in 8 s)", cut.Find("[data-testid=backoff-detail]").TextContent));
@@ -145,6 +148,72 @@ public sealed class LimitsPageTests : ConsoleComponentTest
         Assert.Contains("requests 3/100", gauge.TextContent);
         Assert.Contains("resets in 40 s", gauge.TextContent);
         Assert.Contains("Local budget 2 of 60/min · 5 queued", cut.Find("[data-testid=budget-client_secrets] [data-testid=local-budget]").TextContent);
+    }
+
+    [Theory]
+    [InlineData(BackoffKind.CoolingDown, 95, "mud-error-text", "cooling down: nothing is sent")]
+    [InlineData(BackoffKind.Idle, 95, "mud-warning-text", "429 at 10:00:00 UTC")]
+    [InlineData(BackoffKind.Idle, 3, "mud-error-text", "429 at 10:00:00 UTC")]
+    public void A_gauge_is_not_green_while_cooling_down_or_after_a_429_whatever_the_headers_say(BackoffKind kind, int remaining, string colour, string note)
+    {
+        var now = _time.GetUtcNow();
+        var storm = LimitsStates.CoolingDown(now, TimeSpan.FromSeconds(20));
+        var resources = storm.Snapshot.Resources.Select(r => r.LastRateLimits.Count == 0 ? r : r with { LastRateLimits = [r.LastRateLimits[0] with { Remaining = remaining }] }).ToList();
+        _feed.Push(storm with { Snapshot = storm.Snapshot with { Resources = resources, Backoff = kind == BackoffKind.Idle ? BackoffState.Idle : storm.Snapshot.Backoff } });
+
+        var cut = Render<LimitsPage>();
+
+        var gauge = cut.Find("[data-testid=gauge-client_secrets-requests]");
+        Assert.Contains(colour, gauge.QuerySelector(".mud-progress-circular")!.ClassName);
+        Assert.Equal(note, gauge.QuerySelector("[data-testid=gauge-note]")!.TextContent);
+    }
+
+    [Fact]
+    public void A_gauge_with_plenty_left_and_no_429_since_is_green()
+    {
+        var now = _time.GetUtcNow();
+        var storm = LimitsStates.CoolingDown(now, TimeSpan.FromSeconds(20));
+        var resources = storm.Snapshot.Resources.Select(r => r.LastRateLimits.Count == 0 ? r : r with { LastRateLimits = [r.LastRateLimits[0] with { Remaining = 95, At = now.AddSeconds(1) }] }).ToList();
+        _feed.Push(storm with { Snapshot = storm.Snapshot with { Resources = resources, Backoff = BackoffState.Idle } });
+
+        var cut = Render<LimitsPage>();
+
+        var gauge = cut.Find("[data-testid=gauge-client_secrets-requests]");
+        Assert.Contains("mud-success-text", gauge.QuerySelector(".mud-progress-circular")!.ClassName);
+        Assert.Empty(gauge.QuerySelectorAll("[data-testid=gauge-note]"));
+    }
+
+    [Fact]
+    public void A_local_refusal_says_nothing_was_sent_and_still_shows_the_last_upstream_429()
+    {
+        var now = _time.GetUtcNow();
+        var storm = LimitsStates.CoolingDown(now, TimeSpan.FromSeconds(20));
+        var local = new RateLimitEvent(now.AddSeconds(2), "client_secrets", "rate_limited", "Upstream asked us to slow down (Retry-After 20 s); every caller waits out the same cooldown. Try again in 18 s.", null, false);
+        _feed.Push(storm with { Snapshot = storm.Snapshot with { Last429 = local, LastUpstream429 = storm.Snapshot.Last429 } });
+
+        var cut = Render<LimitsPage>();
+
+        var panel = cut.Find("[data-testid=last-429]");
+        Assert.Equal("local", panel.GetAttribute("data-origin"));
+        Assert.Contains("refused here, not by OpenAI", panel.TextContent);
+        Assert.Equal("rate_limited", cut.Find("[data-testid=last-429-code]").TextContent);
+        Assert.Contains("nothing was sent upstream, so there is no x-request-id", cut.Find("[data-testid=last-429-local]").TextContent);
+        Assert.Contains("every caller waits out the same cooldown", cut.Find("[data-testid=last-429-message]").TextContent);
+        Assert.Contains("Last 429 from OpenAI", cut.Find("[data-testid=upstream-429]").TextContent);
+        Assert.Equal("x-request-id req_storm_1", cut.Find("[data-testid=upstream-429-request-id]").TextContent.Trim());
+    }
+
+    [Fact]
+    public void An_upstream_429_without_a_request_id_says_so()
+    {
+        var now = _time.GetUtcNow();
+        var storm = LimitsStates.CoolingDown(now, TimeSpan.FromSeconds(20));
+        _feed.Push(storm with { Snapshot = storm.Snapshot with { Last429 = storm.Snapshot.Last429! with { UpstreamRequestId = null } } });
+
+        var cut = Render<LimitsPage>();
+
+        Assert.Equal("upstream", cut.Find("[data-testid=last-429]").GetAttribute("data-origin"));
+        Assert.Equal("Upstream sent no x-request-id with this answer.", cut.Find("[data-testid=upstream-429-request-id]").TextContent.Trim());
     }
 
     [Fact]
@@ -186,65 +255,67 @@ public sealed class LimitsPageTests : ConsoleComponentTest
         Assert.Equal("/api/telemetry/export.csv", cut.Find("[data-testid=export-csv]").GetAttribute("href"));
         Assert.True(cut.Find("[data-testid=export-json]").HasAttribute("download"));
     }
+}
 
-    private sealed class FakeTelemetryFeed(DashboardState initial) : ITelemetryFeed
+/// <summary>Counts the dashboard's actions instead of touching a broker.</summary>
+internal sealed class FakeTelemetryActions : ITelemetryActions
+{
+    public int Refreshes { get; private set; }
+
+    public int Resets { get; private set; }
+
+    public List<SecretMode> Modes { get; } = [];
+
+    public Task ForceRefreshAsync(CancellationToken cancellationToken)
     {
-        private readonly List<Func<Task>> _subscribers = [];
+        Refreshes++;
+        return Task.CompletedTask;
+    }
 
-        private DashboardState _current = initial;
+    public void SwitchMode(SecretMode mode) => Modes.Add(mode);
 
-        public DashboardState Current
+    public void ResetCounters() => Resets++;
+}
+
+/// <summary>A telemetry source the test pushes states through; counts reads and subscribers.</summary>
+internal sealed class FakeTelemetryFeed(DashboardState initial) : ITelemetryFeed
+{
+    private readonly List<Func<Task>> _subscribers = [];
+
+    private DashboardState _current = initial;
+
+    public DashboardState Current
+    {
+        get
         {
-            get
-            {
-                Reads++;
-                return _current;
-            }
-        }
-
-        /// <summary>The page reads the feed once per render, so this counts renders that fetched new state.</summary>
-        public int Reads { get; private set; }
-
-        public int Subscribers => _subscribers.Count;
-
-        public IDisposable Subscribe(Func<Task> onChange)
-        {
-            _subscribers.Add(onChange);
-            return new Unsubscribe(() => _subscribers.Remove(onChange));
-        }
-
-        public void Push(DashboardState state)
-        {
-            _current = state;
-            foreach (var subscriber in _subscribers.ToList())
-            {
-                _ = subscriber();
-            }
-        }
-
-        private sealed class Unsubscribe(Action action) : IDisposable
-        {
-            public void Dispose() => action();
+            Reads++;
+            return _current;
         }
     }
 
-    private sealed class FakeTelemetryActions : ITelemetryActions
+    /// <summary>The page reads the feed once per render, so this counts renders that fetched new state.</summary>
+    public int Reads { get; private set; }
+
+    public int Subscribers => _subscribers.Count;
+
+    public IDisposable Subscribe(Func<Task> onChange)
     {
-        public int Refreshes { get; private set; }
+        _subscribers.Add(onChange);
+        return new Unsubscribe(() => _subscribers.Remove(onChange));
+    }
 
-        public int Resets { get; private set; }
-
-        public List<SecretMode> Modes { get; } = [];
-
-        public Task ForceRefreshAsync(CancellationToken cancellationToken)
+    public void Push(DashboardState state)
+    {
+        _current = state;
+        foreach (var subscriber in _subscribers.ToList())
         {
-            Refreshes++;
-            return Task.CompletedTask;
+            _ = subscriber();
         }
+    }
 
-        public void SwitchMode(SecretMode mode) => Modes.Add(mode);
-
-        public void ResetCounters() => Resets++;
+    private sealed class Unsubscribe(Action action) : IDisposable
+    {
+        public void Dispose() => action();
     }
 }
 

@@ -9,10 +9,11 @@ public sealed class LoopbackConsoleServer : ConsoleAppFactory
 {
     private Uri? _baseAddress;
 
-    public LoopbackConsoleServer()
+    /// <param name="port">0 for an ephemeral port; a fixed one to bring an instance back where a stopped one was (reconnect tests).</param>
+    public LoopbackConsoleServer(int port = 0)
     {
-        UseKestrel(0);
-        WithSetting("urls", "http://127.0.0.1:0");
+        UseKestrel(port);
+        WithSetting("urls", $"http://127.0.0.1:{port}");
     }
 
     public Uri BaseAddress => _baseAddress ??= Start();

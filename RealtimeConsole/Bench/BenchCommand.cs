@@ -8,8 +8,8 @@ namespace RealtimeConsole.Bench;
 
 /// <summary>
 /// <c>dotnet run -c Release --project RealtimeConsole -- bench [--scenario burst|steady|storm|quota|shared-org|all] [--json FILE]
-/// [--strategies seed,broker] [--steady-minutes 10]</c>; <c>bench throughput</c> is the broker's loopback throughput;
-/// <c>bench simulator</c> and <c>bench media</c> are the simulator's own benches.
+/// [--strategies seed,broker] [--steady-minutes 10] [--quota 60] [--real-time]</c>; <c>bench throughput</c> is the broker's loopback
+/// throughput; <c>bench simulator</c> and <c>bench media</c> are the simulator's own benches.
 /// </summary>
 public static class BenchCommand
 {
@@ -32,23 +32,24 @@ public static class BenchCommand
             return await Simulator.Media.MediaPeerBench.RunAsync(args[1..]);
         }
 
-        if (!TryParse(args, out var scenarios, out var strategies, out var jsonFile, out var steadyLength, out var error))
+        if (!TryParse(args, out var scenarios, out var strategies, out var jsonFile, out var demand, out var error))
         {
             Console.Error.WriteLine(error);
-            Console.Error.WriteLine("usage: bench [--scenario burst|steady|storm|quota|shared-org|all] [--json FILE] [--strategies seed,sdk-default,standard-resilience,cookbook,broker] [--steady-minutes 1..10]");
+            Console.Error.WriteLine("usage: bench [--scenario burst|steady|storm|quota|shared-org|all] [--json FILE] [--strategies seed,sdk-default,standard-resilience,cookbook,broker] [--steady-minutes 1..10] [--quota 2..600] [--real-time]");
             Console.Error.WriteLine("       bench simulator [...] | bench throughput [...] | bench media [...]");
             return 2;
         }
 
+        Console.WriteLine(demand.Describe());
         var results = new List<(BenchScenario Scenario, Dictionary<string, StrategyFigures> Figures)>();
         var allMet = true;
         foreach (var name in scenarios)
         {
-            var scenario = BenchScenario.Create(name, steadyLength);
+            var scenario = demand.Scenario(name);
             var figures = new Dictionary<string, StrategyFigures>();
             foreach (var strategy in strategies)
             {
-                figures[strategy] = await BenchRunner.RunAsync(scenario, strategy);
+                figures[strategy] = await BenchRunner.RunAsync(scenario, strategy, demand.RealTime);
             }
 
             results.Add((scenario, figures));
@@ -76,12 +77,12 @@ public static class BenchCommand
         return allMet ? 0 : 1;
     }
 
-    private static bool TryParse(string[] args, out string[] scenarios, out string[] strategies, out string? jsonFile, out TimeSpan steadyLength, out string error)
+    private static bool TryParse(string[] args, out string[] scenarios, out string[] strategies, out string? jsonFile, out BenchDemand demand, out string error)
     {
         scenarios = ["burst"];
         strategies = BenchStrategies.Names;
         jsonFile = null;
-        steadyLength = TimeSpan.FromMinutes(10);
+        demand = new BenchDemand(args.Contains(BenchDemand.RealTimeFlag));
         error = "";
         for (var i = 0; i < args.Length; i++)
         {
@@ -101,8 +102,13 @@ public static class BenchCommand
                     jsonFile = value;
                     break;
                 case "--steady-minutes" when int.TryParse(value, CultureInfo.InvariantCulture, out var minutes) && minutes is >= 1 and <= 10:
-                    steadyLength = TimeSpan.FromMinutes(minutes);
+                    demand = demand with { Minutes = minutes };
                     break;
+                case "--quota" when int.TryParse(value, CultureInfo.InvariantCulture, out var quota) && quota is >= 2 and <= 600:
+                    demand = demand with { QuotaPerMinute = quota };
+                    break;
+                case BenchDemand.RealTimeFlag:
+                    continue;
                 default:
                     error = $"bench: '{args[i]}{(value is null ? "" : " " + value)}' is not understood.";
                     return false;
@@ -131,11 +137,13 @@ public static class BenchReport
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         var lines = new List<string>
         {
-            $"scenario {scenario.Name}: {scenario.Description} · {scenario.Arrivals.Count} users · quota {BenchScenario.QuotaPerMinute}/min · upstream {BenchWorld.UpstreamLatency.TotalMilliseconds:0} ms",
+            $"scenario {scenario.Name}: {scenario.Description} · {scenario.Arrivals.Count} users · quota {scenario.QuotaPerMinute}/min · upstream {BenchWorld.UpstreamLatency.TotalMilliseconds:0} ms",
             Row(header, widths),
             string.Join("-+-", widths.Select(w => new string('-', w))),
         };
         lines.AddRange(rows.Select(r => Row(r, widths)));
+        lines.AddRange(figures.Where(f => f.Value.SettleTimeouts > 0).Select(f =>
+            $"  warning: {f.Key}: the simulated world did not come to rest {f.Value.SettleTimeouts} time(s) within {SimulatedActivity.SettleLimit.TotalSeconds:0} s; its figures may be off"));
         return string.Join(Environment.NewLine, lines);
 
         static string N(int n) => n.ToString(CultureInfo.InvariantCulture);
@@ -150,7 +158,7 @@ public static class BenchReport
             strategies[name] = JsonSerializer.SerializeToNode(f, new JsonSerializerOptions(JsonSerializerDefaults.Web));
         }
 
-        return new JsonObject { ["scenario"] = scenario.Name, ["users"] = scenario.Arrivals.Count, ["strategies"] = strategies };
+        return new JsonObject { ["scenario"] = scenario.Name, ["strategies"] = strategies };
     }
 
     /// <summary>The issue's goals for the broker that apply to <paramref name="scenario"/>.</summary>

@@ -1,17 +1,16 @@
-using System.Diagnostics;
 using RealtimeConsole.Simulator;
 
 namespace RealtimeConsole.Bench;
 
 /// <summary>
-/// The figures of one strategy on one scenario (JSON names as the issue gives them). <see cref="UsersOtherwiseFailed"/>:
+/// The figures of one strategy on one scenario (JSON names and order as the issue gives them, then two of ours). <see cref="UsersOtherwiseFailed"/>:
 /// users still waiting when the run ended (two minutes after the last arrival) or refused without a Retry-After.
+/// <see cref="SettleTimeouts"/>: simulated steps where the world did not come to rest within the wall-clock limit (0 in a sound run).
 /// </summary>
 public sealed record StrategyFigures(
     int UsersServed,
     int UserErrors5xx,
     int UserRefusedWithRetryAfter,
-    int UsersOtherwiseFailed,
     int UpstreamRequests,
     int Upstream429,
     double QuotaUtilization,
@@ -19,12 +18,17 @@ public sealed record StrategyFigures(
     double P50ConnectMs,
     double P99ConnectMs,
     double? RecoverySeconds,
-    int UpstreamRequestsUnderQuotaError);
+    int UsersOtherwiseFailed,
+    int UpstreamRequestsUnderQuotaError,
+    [property: System.Text.Json.Serialization.JsonIgnore] int SettleTimeouts = 0);
 
-/// <summary>Runs one strategy on one scenario in simulated time: arrivals, faults and timers all on the world's fake clock.</summary>
+/// <summary>
+/// Runs one strategy on one scenario: arrivals, faults and the other consumer fired on the world's clock in
+/// <see cref="Step"/>s; simulated, the fake clock only moves once the world has settled.
+/// </summary>
 public static class BenchRunner
 {
-    /// <summary>The simulated step the clock advances by; connect times are measured to this resolution.</summary>
+    /// <summary>The step the clock moves by; connect times are measured to this resolution.</summary>
     public static readonly TimeSpan Step = TimeSpan.FromMilliseconds(10);
 
     private sealed class UserRun
@@ -36,18 +40,17 @@ public static class BenchRunner
         public TimeSpan? FinishedAt { get; set; }
     }
 
-    public static async Task<StrategyFigures> RunAsync(BenchScenario scenario, string strategyName)
+    public static async Task<StrategyFigures> RunAsync(BenchScenario scenario, string strategyName, bool realTime = false)
     {
-        await using var world = await BenchWorld.StartAsync(BenchScenario.QuotaPerMinute);
+        await using var world = await BenchWorld.StartAsync(scenario.QuotaPerMinute, realTime);
         var strategy = BenchStrategies.Create(strategyName, world);
-        var users = await Task.Factory.StartNew(() => Drive(scenario, world, strategy), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        // Settling blocks: the driver runs on its own thread, outside the world.
+        var users = await Task.Factory.StartNew(() => DriveAsync(scenario, world, strategy), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         return Figures(scenario, world, users);
     }
 
-    // Runs on its own (non-pool) thread so "no pool thread busy, nothing queued" means the simulated world is waiting on the clock.
-    private static List<UserRun> Drive(BenchScenario scenario, BenchWorld world, IBenchStrategy strategy)
+    private static async Task<List<UserRun>> DriveAsync(BenchScenario scenario, BenchWorld world, IBenchStrategy strategy)
     {
-        var time = world.Time;
         var users = new List<UserRun>(scenario.Arrivals.Count);
         var faults = new Queue<ScheduledFault>(scenario.Faults.OrderBy(f => f.At));
         var other = new List<Task>();
@@ -65,48 +68,32 @@ public static class BenchRunner
             if (scenario.OtherConsumerInterval is { } interval && now >= nextOther && now <= scenario.LastArrival)
             {
                 nextOther += interval;
-                other.Add(Task.Run(async () => (await world.OtherConsumer.SendAsync(BenchWorld.NewMintRequest())).Dispose()));
+                other.Add(world.Activity.Start(async () => (await world.OtherConsumer.SendAsync(world.NewMintRequest())).Dispose()));
             }
 
             while (next < scenario.Arrivals.Count && scenario.Arrivals[next] <= now)
             {
-                var user = new UserRun { ArrivedAt = now };
-                user.Connect = Task.Run(async () =>
+                var user = new UserRun { ArrivedAt = world.Elapsed };
+                user.Connect = world.Activity.Start(async () =>
                 {
-                    var answer = await BenchBrowser.ConnectAsync(strategy, time, CancellationToken.None);
-                    user.FinishedAt = time.GetUtcNow() - BenchWorld.Start;
+                    var answer = await BenchBrowser.ConnectAsync(strategy, world.Time, CancellationToken.None);
+                    user.FinishedAt = world.Elapsed;
                     return answer;
                 });
                 users.Add(user);
                 next++;
             }
 
-            Settle();
+            world.Settle();
             if (next == scenario.Arrivals.Count && users.TrueForAll(u => u.Connect!.IsCompleted) && other.TrueForAll(t => t.IsCompleted))
             {
                 break;
             }
 
-            time.Advance(Step);
+            await world.StepToAsync(now + Step);
         }
 
         return users;
-    }
-
-    /// <summary>Waits (on the wall clock, bounded) until no thread-pool work is queued or running: every task now waits on the fake clock.</summary>
-    internal static void Settle()
-    {
-        ThreadPool.GetMaxThreads(out var maxWorkers, out _);
-        // A caller on a pool thread (a test) is itself one busy worker.
-        var idle = maxWorkers - (Thread.CurrentThread.IsThreadPoolThread ? 1 : 0);
-        var wall = Stopwatch.StartNew();
-        var quiet = 0;
-        while (quiet < 3 && wall.ElapsedMilliseconds < 2_000)
-        {
-            ThreadPool.GetAvailableThreads(out var available, out _);
-            quiet = ThreadPool.PendingWorkItemCount == 0 && available == idle ? quiet + 1 : 0;
-            Thread.Yield();
-        }
     }
 
     private static StrategyFigures Figures(BenchScenario scenario, BenchWorld world, List<UserRun> users)
@@ -126,13 +113,12 @@ public static class BenchRunner
             recovery = !failedDuringStorm ? 0 : firstSuccessAfter == TimeSpan.MaxValue ? null : Math.Round((firstSuccessAfter - stormEnd).TotalSeconds, 2);
         }
 
-        var underQuotaError = scenario.QuotaFault is { } quota ? world.Upstream.RequestsSince(BenchWorld.Start + quota.At) : 0;
+        var underQuotaError = scenario.QuotaFault is { } quota ? world.Upstream.RequestsSince(world.Origin + quota.At) : 0;
         var couldServe = Math.Min(users.Count, scenario.QuotaAllowance);
         return new StrategyFigures(
             served.Count,
             errors,
             refused,
-            users.Count - served.Count - errors - refused,
             world.Upstream.Requests,
             world.Upstream.TooMany,
             couldServe == 0 ? 0 : Math.Round(Math.Min(1, served.Count / couldServe), 4),
@@ -140,7 +126,9 @@ public static class BenchRunner
             Percentile(latencies, 0.50),
             Percentile(latencies, 0.99),
             recovery,
-            underQuotaError);
+            users.Count - served.Count - errors - refused,
+            underQuotaError,
+            world.Activity.SettleTimeouts);
     }
 
     private static double Percentile(List<double> sorted, double p) =>

@@ -28,21 +28,28 @@ public static class BenchStrategies
 
     public static IBenchStrategy Create(string name, BenchWorld world) => name switch
     {
-        "seed" => new SeedRoute(world.Time, new HttpClient(world.Upstream, disposeHandler: false)),
-        "sdk-default" => new SeedRoute(world.Time, new HttpClient(new SdkDefaultRetryHandler(world.Time) { InnerHandler = world.Upstream }, disposeHandler: false), name),
-        "standard-resilience" => new SeedRoute(world.Time, StandardResilienceClient(world), name),
-        "cookbook" => new SeedRoute(world.Time, new HttpClient(new CookbookHandler(world.Time, world.QuotaPerMinute) { InnerHandler = world.Upstream }, disposeHandler: false), name),
+        "seed" => new SeedRoute(world, Client(world.Upstream)),
+        "sdk-default" => new SeedRoute(world, Client(new SdkDefaultRetryHandler(world.Time) { InnerHandler = world.Upstream }), name),
+        "standard-resilience" => new SeedRoute(world, StandardResilienceClient(world), name),
+        "cookbook" => new SeedRoute(world, Client(new CookbookHandler(world.Time, world.QuotaPerMinute) { InnerHandler = world.Upstream }), name),
         "broker" => new BrokerRoute(world.Services.GetRequiredService<ClientSecretBroker>()),
         _ => throw new ArgumentException($"Unknown strategy '{name}'. Use one of: {string.Join(", ", Names)}.", nameof(name)),
     };
 
-    /// <summary>The real <c>AddStandardResilienceHandler()</c> with its defaults; Polly takes the fake clock from DI.</summary>
+    // HttpClient's own 100 s timeout runs on the wall clock: in simulated time it would cut requests off at random
+    // (a cookbook request queued through its 15 s pause turned into a 500). The seed's fetch has no timeout either.
+    private static HttpClient Client(HttpMessageHandler handler) => new(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+
+    /// <summary>The real <c>AddStandardResilienceHandler()</c> with its defaults; Polly takes the world's clock from DI.</summary>
     private static HttpClient StandardResilienceClient(BenchWorld world)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(world.Time);
+        services.AddSingleton(world.Time);
         services.AddLogging();
-        services.AddHttpClient("standard").ConfigurePrimaryHttpMessageHandler(() => world.Upstream).AddStandardResilienceHandler();
+        services.AddHttpClient("standard", client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => world.Upstream)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .AddStandardResilienceHandler();
         var provider = services.BuildServiceProvider();
         return provider.GetRequiredService<IHttpClientFactory>().CreateClient("standard");
     }
@@ -53,7 +60,7 @@ public static class BenchStrategies
 /// refreshed 5 s early, no single-flight (every caller that finds it stale mints), any upstream error becomes a 500.
 /// The other seed-based strategies put their retry stack into <paramref name="upstream"/> and keep this caching.
 /// </summary>
-public sealed class SeedRoute(TimeProvider time, HttpClient upstream, string name = "seed") : IBenchStrategy
+public sealed class SeedRoute(BenchWorld world, HttpClient upstream, string name = "seed") : IBenchStrategy
 {
     private static readonly TimeSpan Validity = TimeSpan.FromSeconds(55);
     private static readonly TimeSpan RefreshThreshold = TimeSpan.FromSeconds(5);
@@ -78,13 +85,13 @@ public sealed class SeedRoute(TimeProvider time, HttpClient upstream, string nam
 
     private async Task<string> GetEphemeralTokenAsync(CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
+        var now = world.Time.GetUtcNow();
         if (_cachedToken is { } cached && now < _tokenExpiryTime - RefreshThreshold)
         {
             return cached;
         }
 
-        using var response = await upstream.SendAsync(BenchWorld.NewMintRequest(), cancellationToken);
+        using var response = await upstream.SendAsync(world.NewMintRequest(), cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw new HttpRequestException($"Failed to obtain ephemeral token: {(int)response.StatusCode}");

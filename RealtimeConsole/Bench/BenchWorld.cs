@@ -9,35 +9,53 @@ using RealtimeConsole.Upstream;
 namespace RealtimeConsole.Bench;
 
 /// <summary>
-/// One strategy's run: a fresh in-process simulator (and broker) on an in-memory TestServer, every timer on one shared
-/// <see cref="FakeTimeProvider"/>, and the upstream wire counted by <see cref="CountingUpstreamHandler"/>.
+/// One strategy's run: a fresh simulator (and broker) with the upstream wire counted by <see cref="CountingUpstreamHandler"/>.
+/// Simulated (the default): an in-memory TestServer with every timer on one shared <see cref="FakeTimeProvider"/>, moved
+/// by <see cref="StepToAsync"/> once <see cref="Activity"/> has settled. Real time: the same app on Kestrel at 127.0.0.1:0
+/// on the system clock, strategies and broker reaching the simulator over loopback HTTP.
 /// </summary>
 public sealed class BenchWorld : IAsyncDisposable
 {
-    public static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    /// <summary>Where the simulated clock starts.</summary>
+    public static readonly DateTimeOffset SimulatedStart = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    /// <summary>How long each upstream round trip takes in simulated time.</summary>
+    /// <summary>How long each upstream round trip takes on top of the wire (simulated, or waited on the wall clock in real time).</summary>
     public static readonly TimeSpan UpstreamLatency = TimeSpan.FromMilliseconds(250);
 
     public const string ApiKey = "sk-sim-bench";
-    public const string ClientSecretsPath = "http://localhost/simulator/v1/realtime/client_secrets";
     public const string MintBody = """{"expires_after":{"anchor":"created_at","seconds":600},"session":{"type":"realtime","model":"gpt-realtime","instructions":"Bench."}}""";
 
     private readonly WebApplication _app;
+    private readonly FakeTimeProvider? _fake;
 
-    private BenchWorld(WebApplication app, FakeTimeProvider time, int quotaPerMinute)
+    private BenchWorld(WebApplication app, TimeProvider time, FakeTimeProvider? fake, int quotaPerMinute, HttpMessageHandler wire, Uri simulatorBase)
     {
         _app = app;
+        _fake = fake;
         Time = time;
+        Origin = time.GetUtcNow();
         QuotaPerMinute = quotaPerMinute;
-        var server = app.GetTestServer();
-        Upstream = new CountingUpstreamHandler(server.CreateHandler(), time);
-        OtherConsumer = new HttpClient(new CountingUpstreamHandler(server.CreateHandler(), time));
+        ClientSecretsUri = new Uri(simulatorBase, "realtime/client_secrets");
+        Upstream = new CountingUpstreamHandler(wire, time);
+        OtherConsumer = new HttpClient(new CountingUpstreamHandler(wire, time), disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
-    public FakeTimeProvider Time { get; }
+    /// <summary>The world's clock: the fake one, or the system clock in real time.</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>When the run started on <see cref="Time"/>.</summary>
+    public DateTimeOffset Origin { get; }
+
+    /// <summary>Time since <see cref="Origin"/>.</summary>
+    public TimeSpan Elapsed => Time.GetUtcNow() - Origin;
 
     public int QuotaPerMinute { get; }
+
+    /// <summary>The simulator's <c>POST /v1/realtime/client_secrets</c>.</summary>
+    public Uri ClientSecretsUri { get; }
+
+    /// <summary>Work that belongs to the world: what the driver waits for before moving the fake clock.</summary>
+    public SimulatedActivity Activity { get; } = new();
 
     /// <summary>The wire our strategy's server sends upstream through (counted).</summary>
     public CountingUpstreamHandler Upstream { get; }
@@ -49,44 +67,118 @@ public sealed class BenchWorld : IAsyncDisposable
 
     public SimulatorFaults Faults => _app.Services.GetRequiredService<SimulatorFaults>();
 
-    public static async Task<BenchWorld> StartAsync(int quotaPerMinute, IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<BenchWorld> StartAsync(int quotaPerMinute, bool realTime = false, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var time = new FakeTimeProvider(Start) { AutoAdvanceAmount = TimeSpan.Zero };
+        var fake = realTime ? null : new FakeTimeProvider(SimulatedStart) { AutoAdvanceAmount = TimeSpan.Zero };
+        TimeProvider time = fake ?? TimeProvider.System;
         var rpm = quotaPerMinute.ToString(CultureInfo.InvariantCulture);
         BenchWorld? world = null;
         var app = SimulatorHost.Build(
             [
                 "--Logging:LogLevel:Default=None",
+                "--urls=http://127.0.0.1:0",
                 "--Simulator:ApiKey=" + ApiKey,
                 "--Simulator:RequestsPerMinute:ClientSecrets=" + rpm,
-                "--Realtime:BaseUrl=http://localhost/simulator/v1",
                 "--Realtime:SecretMode=Shared",
                 "--Realtime:ClientSecretsPerMinute=" + rpm,
             ],
             builder =>
             {
-                builder.WebHost.UseTestServer();
-                builder.Configuration["OPENAI_API_KEY"] = ApiKey;
+                if (!realTime)
+                {
+                    // The server side of a request carries the caller's context, so the settle count sees it too.
+                    builder.WebHost.UseTestServer(o => o.PreserveExecutionContext = true);
+                }
+
                 if (settings is not null)
                 {
                     builder.Configuration.AddInMemoryCollection(settings);
                 }
 
-                builder.Services.AddSingleton<TimeProvider>(time);
+                builder.Services.AddSingleton(time);
+                // No Realtime:BaseUrl and no OPENAI_API_KEY: the broker calls this app's own simulator (over loopback in real time).
                 builder.AddClientSecretBroker();
-                builder.Services.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => world!.Upstream);
+                // One counted wire for the whole run: the factory must never retire (and dispose) it.
+                builder.Services.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => world!.Upstream).SetHandlerLifetime(Timeout.InfiniteTimeSpan);
             });
         await app.StartAsync();
-        world = new BenchWorld(app, time, quotaPerMinute);
+        var simulatorBase = realTime ? new Uri(SimulatorHost.ListeningAddress(app), "simulator/v1/") : new Uri("http://localhost/simulator/v1/");
+        HttpMessageHandler wire = realTime ? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) } : app.GetTestServer().CreateHandler();
+        world = new BenchWorld(app, time, fake, quotaPerMinute, wire, simulatorBase);
         return world;
     }
 
     /// <summary>A request minting one client secret with the server-side key, as every strategy sends it.</summary>
-    public static HttpRequestMessage NewMintRequest()
+    public HttpRequestMessage NewMintRequest()
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, ClientSecretsPath) { Content = new StringContent(MintBody, System.Text.Encoding.UTF8, "application/json") };
+        var request = new HttpRequestMessage(HttpMethod.Post, ClientSecretsUri) { Content = new StringContent(MintBody, System.Text.Encoding.UTF8, "application/json") };
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ApiKey);
         return request;
+    }
+
+    /// <summary>Simulated: waits until every task of the world waits on the fake clock (call it from a thread outside the world). Real time: nothing to wait for.</summary>
+    public void Settle()
+    {
+        if (_fake is not null)
+        {
+            Activity.Settle();
+        }
+    }
+
+    /// <summary>Moves the world's clock to <paramref name="target"/> (since <see cref="Origin"/>): the fake clock advances, the real one is waited for.</summary>
+    public async Task StepToAsync(TimeSpan target)
+    {
+        var by = target - Elapsed;
+        if (by <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        if (_fake is not null)
+        {
+            _fake.Advance(by);
+        }
+        else
+        {
+            await Task.Delay(by, TimeProvider.System);
+        }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="work"/> in the world and moves the clock in <see cref="BenchRunner.Step"/>s until it finishes
+    /// or <paramref name="limit"/> has passed on the world's clock (then it throws <see cref="TimeoutException"/>).
+    /// </summary>
+    public async Task<T> RunAsync<T>(Func<Task<T>> work, TimeSpan limit)
+    {
+        var task = Activity.Start(work);
+        await AdvanceAsync(limit, () => task.IsCompleted);
+        return task.IsCompleted ? await task : throw new TimeoutException($"The work did not finish within {limit.TotalSeconds:0.##} s on the world's clock.");
+    }
+
+    /// <summary>Moves the clock on by <paramref name="by"/> in <see cref="BenchRunner.Step"/>s, or until <paramref name="until"/> holds, letting the world run to rest before each step.</summary>
+    public Task AdvanceAsync(TimeSpan by, Func<bool>? until = null)
+    {
+        var size = BenchRunner.Step;
+        var end = Elapsed + by;
+        // Settling blocks a thread: do it on one of our own, outside the world and any synchronization context.
+        return Task.Factory.StartNew(
+            async () =>
+            {
+                while (true)
+                {
+                    Settle();
+                    var now = Elapsed;
+                    if (now >= end || until?.Invoke() == true)
+                    {
+                        return;
+                    }
+
+                    await StepToAsync(now + size < end ? now + size : end);
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap();
     }
 
     public async ValueTask DisposeAsync()
@@ -94,6 +186,8 @@ public sealed class BenchWorld : IAsyncDisposable
         OtherConsumer.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        // Also disposes the wire (the loopback connections in real time) that the other consumer shares.
+        Upstream.Dispose();
     }
 }
 

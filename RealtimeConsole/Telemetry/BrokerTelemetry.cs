@@ -34,6 +34,7 @@ public sealed class BrokerTelemetry
     private long _joins;
     private double? _lastMintLatencyMs;
     private RateLimitEvent? _last429;
+    private RateLimitEvent? _lastUpstream429;
     private BackoffState? _retrying;
     private DateTimeOffset? _circuitOpenUntil;
 
@@ -97,7 +98,10 @@ public sealed class BrokerTelemetry
             var (hits, misses, joins) = (Volatile.Read(ref _hits), Volatile.Read(ref _misses), Volatile.Read(ref _joins));
             var served = hits + misses;
             var counters = new SecretCounters(_mints, _mintFailures, hits, misses, joins, served == 0 ? null : (double)hits / served, _lastMintLatencyMs);
-            return new BrokerTelemetrySnapshot(now, secret, counters, resources, BackoffAt(now, resources), _last429, _recentCalls.Reverse().ToList());
+            return new BrokerTelemetrySnapshot(now, secret, counters, resources, BackoffAt(now, resources), _last429, _recentCalls.Reverse().ToList())
+            {
+                LastUpstream429 = _lastUpstream429,
+            };
         }
     }
 
@@ -120,6 +124,7 @@ public sealed class BrokerTelemetry
             Interlocked.Exchange(ref _joins, 0);
             _lastMintLatencyMs = null;
             _last429 = null;
+            _lastUpstream429 = null;
         }
 
         Notify();
@@ -250,6 +255,7 @@ public sealed class BrokerTelemetry
             if (call.Status == 429)
             {
                 _last429 = new RateLimitEvent(call.At, call.Resource.ToWireName(), call.ErrorCode ?? "rate_limit_exceeded", response?.ErrorMessage ?? "", call.RequestId, true);
+                _lastUpstream429 = _last429;
                 if (response?.IsInsufficientQuota == true)
                 {
                     LastQuotaRequestId = call.RequestId;

@@ -12,7 +12,11 @@ public sealed record BrokerTelemetrySnapshot(
     IReadOnlyList<ResourceSnapshot> Resources,
     BackoffState Backoff,
     RateLimitEvent? Last429,
-    IReadOnlyList<UpstreamCallRecord> RecentCalls);
+    IReadOnlyList<UpstreamCallRecord> RecentCalls)
+{
+    /// <summary>The last 429 that upstream itself answered, kept when a later local refusal becomes <see cref="Last429"/>.</summary>
+    public RateLimitEvent? LastUpstream429 { get; init; }
+}
 
 /// <summary>The secret most recently handed out (Shared: the cached one), and the pool level.</summary>
 public sealed record SecretSnapshot(

@@ -14,6 +14,7 @@ public static class TelemetryHubFeature
         builder.Services.AddSingleton<RequestHistory>();
         builder.Services.AddSingleton<ITelemetryFeed, LocalTelemetryFeed>();
         builder.Services.AddSingleton<ITelemetryActions, LocalTelemetryActions>();
+        builder.Services.AddSingleton<IRemoteTelemetryFeedFactory, RemoteTelemetryFeedFactory>();
         return builder;
     }
 

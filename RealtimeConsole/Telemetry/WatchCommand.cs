@@ -132,19 +132,28 @@ public static class TelemetryHubClient
 {
     public static bool TryHubUri(string? url, out Uri hub)
     {
-        hub = null!;
-        if (!Uri.TryCreate(url?.Trim(), UriKind.Absolute, out var root) || root.Scheme is not ("http" or "https"))
+        hub = TryInstanceUri(url, out var root) ? new Uri(root, TelemetryHubFeature.HubPath) : null!;
+        return hub is not null;
+    }
+
+    /// <summary>The instance's root (<c>http://host:port/</c>) from what a person typed or pasted, such as its <c>/limits</c> page.</summary>
+    public static bool TryInstanceUri(string? url, out Uri root)
+    {
+        root = null!;
+        if (!Uri.TryCreate(url?.Trim(), UriKind.Absolute, out var typed) || typed.Scheme is not ("http" or "https") || string.IsNullOrEmpty(typed.Host))
         {
             return false;
         }
 
-        hub = new Uri(root, TelemetryHubFeature.HubPath);
+        root = new Uri(typed.GetLeftPart(UriPartial.Authority) + "/");
         return true;
     }
 
-    public static HubConnection Build(Uri hub) => new HubConnectionBuilder()
+    public static HubConnection Build(Uri hub) => Build(hub, new ForeverRetry());
+
+    public static HubConnection Build(Uri hub, IRetryPolicy retry) => new HubConnectionBuilder()
         .WithUrl(hub)
-        .WithAutomaticReconnect(new ForeverRetry())
+        .WithAutomaticReconnect(retry)
         .Build();
 
     /// <summary>Waits while the client reconnects; returns at once when connected or fully disconnected (the caller starts again).</summary>

@@ -1,0 +1,239 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using LimitsPage = RealtimeConsole.Components.Pages.RateLimits;
+using RealtimeConsole.Telemetry;
+using RealtimeConsole.Tests.Infrastructure;
+
+namespace RealtimeConsole.Tests.Components;
+
+public sealed class LimitsRemoteTests : ConsoleComponentTest
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
+    private readonly FakeTelemetryFeed _local;
+    private readonly FakeTelemetryActions _actions = new();
+    private readonly FakeRemoteFeeds _remotes = new();
+
+    public LimitsRemoteTests()
+    {
+        _local = new FakeTelemetryFeed(LimitsStates.WithSecret(_time.GetUtcNow(), mints: 1));
+        Services.AddSingleton<TimeProvider>(_time);
+        Services.AddSingleton<ITelemetryFeed>(_local);
+        Services.AddSingleton<ITelemetryActions>(_actions);
+        Services.AddSingleton<IRemoteTelemetryFeedFactory>(_remotes);
+    }
+
+    [Fact]
+    public void Watching_shows_the_remote_panels_and_its_connection_state()
+    {
+        var cut = Render<LimitsPage>();
+
+        var remote = Watch(cut, " http://10.1.2.3:5000/limits ");
+
+        Assert.Equal(new Uri("http://10.1.2.3:5000/"), remote.Instance);
+        Assert.True(remote.Started);
+        Assert.Equal("Connecting", cut.Find("[data-testid=remote-state]").GetAttribute("data-state"));
+        Assert.Contains("Connecting to 10.1.2.3:5000", cut.Find("[data-testid=remote-state]").TextContent);
+        Assert.Contains("Nothing received from 10.1.2.3:5000 yet", cut.Find("[data-testid=remote-waiting]").TextContent);
+        Assert.Empty(cut.FindAll("[data-testid=secret-panel]"));
+
+        remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Connected));
+        remote.Push(LimitsStates.CoolingDown(_time.GetUtcNow(), TimeSpan.FromSeconds(20)) with { });
+        _time.Advance(LimitsPage.RenderGap);
+
+        cut.WaitForAssertion(() => Assert.Equal("Connected", cut.Find("[data-testid=remote-state]").GetAttribute("data-state")));
+        Assert.Contains("its live state, not this instance's", cut.Find("[data-testid=remote-state]").TextContent);
+        Assert.Equal("Remote instance 10.1.2.3:5000", cut.Find("[data-testid=showing]").TextContent);
+        Assert.Contains("2 (0 failed)", cut.Find("[data-testid=secret-mints]").TextContent);
+        Assert.Equal("CoolingDown", cut.Find("[data-testid=backoff]").GetAttribute("data-kind"));
+        Assert.Equal(3, cut.FindAll("[data-testid=calls-table] tbody tr").Count);
+    }
+
+    [Fact]
+    public void Local_only_actions_are_off_while_watching_and_the_exports_point_at_the_remote()
+    {
+        var cut = Render<LimitsPage>();
+        Watch(cut, "http://10.1.2.3:5000");
+
+        Assert.True(cut.Find("button[data-testid=force-refresh]").HasAttribute("disabled"));
+        Assert.True(cut.Find("button[data-testid=reset-counters]").HasAttribute("disabled"));
+        Assert.Contains("act on this instance only", cut.Find("[data-testid=actions-remote-note]").TextContent);
+        Assert.Equal("http://10.1.2.3:5000/api/telemetry/export.json", cut.Find("[data-testid=export-json]").GetAttribute("href"));
+        Assert.Equal("http://10.1.2.3:5000/api/telemetry/export.csv", cut.Find("[data-testid=export-csv]").GetAttribute("href"));
+    }
+
+    [Fact]
+    public void Reconnecting_shows_the_try_and_a_countdown_to_it_and_how_old_the_panels_are()
+    {
+        var cut = Render<LimitsPage>();
+        var remote = Watch(cut, "http://10.1.2.3:5000");
+        remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Connected));
+        remote.Push(LimitsStates.WithSecret(_time.GetUtcNow(), mints: 5));
+        _time.Advance(TimeSpan.FromSeconds(3));
+
+        remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Reconnecting, 3, _time.GetUtcNow().AddSeconds(5), "Cannot reach it: Connection refused (10.1.2.3:5000)"));
+        _time.Advance(LimitsPage.RenderGap);
+
+        cut.WaitForAssertion(() => Assert.Equal("Reconnecting", cut.Find("[data-testid=remote-state]").GetAttribute("data-state")));
+        var state = cut.Find("[data-testid=remote-state]");
+        Assert.Contains("mud-alert-text-warning", state.ClassName);
+        Assert.Contains("Lost the connection to 10.1.2.3:5000; reconnecting, try 3 at 10:00:08 UTC (in 5 s). Cannot reach it: Connection refused", state.TextContent);
+        Assert.Contains("last update, received at 10:00:00 UTC (4 s ago)", cut.Find("[data-testid=remote-stale]").TextContent);
+        Assert.Contains("5 (0 failed)", cut.Find("[data-testid=secret-mints]").TextContent);
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        cut.WaitForAssertion(() => Assert.Contains("(in 3 s)", cut.Find("[data-testid=remote-state-text]").TextContent));
+    }
+
+    [Fact]
+    public void Disconnected_says_why_in_words()
+    {
+        var cut = Render<LimitsPage>();
+        var remote = Watch(cut, "http://10.1.2.3:5000");
+
+        remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Disconnected, Reason: "The instance closed the connection."));
+        _time.Advance(LimitsPage.RenderGap);
+
+        cut.WaitForAssertion(() => Assert.Equal("Disconnected", cut.Find("[data-testid=remote-state]").GetAttribute("data-state")));
+        Assert.Contains("mud-alert-text-error", cut.Find("[data-testid=remote-state]").ClassName);
+        Assert.Equal("Disconnected from 10.1.2.3:5000. The instance closed the connection.", cut.Find("[data-testid=remote-state-text]").TextContent);
+    }
+
+    [Theory]
+    [InlineData("", "Enter the address of the instance to watch")]
+    [InlineData("ftp://10.1.2.3", "\"ftp://10.1.2.3\" is not an http:// or https:// address")]
+    [InlineData("10.1.2.3:5000", "is not an http:// or https:// address")]
+    [InlineData("not a url", "\"not a url\" is not an http:// or https:// address")]
+    public void A_bad_address_is_explained_and_nothing_connects(string url, string message)
+    {
+        var cut = Render<LimitsPage>();
+
+        cut.Find("[data-testid=remote-url] input, input[data-testid=remote-url]").Input(url);
+        cut.Find("[data-testid=remote-watch]").Click();
+
+        cut.WaitForAssertion(() => Assert.Contains(message, cut.Find("[data-testid=remote-panel]").TextContent));
+        Assert.Empty(_remotes.Created);
+        Assert.Empty(cut.FindAll("[data-testid=remote-state]"));
+        Assert.Equal("This instance", cut.Find("[data-testid=showing]").TextContent);
+    }
+
+    [Fact]
+    public void Stop_disconnects_and_goes_back_to_this_instance()
+    {
+        var cut = Render<LimitsPage>();
+        var remote = Watch(cut, "http://10.1.2.3:5000");
+        remote.Push(LimitsStates.WithSecret(_time.GetUtcNow(), mints: 42));
+        _time.Advance(LimitsPage.RenderGap);
+        cut.WaitForAssertion(() => Assert.Contains("42 (0 failed)", cut.Find("[data-testid=secret-mints]").TextContent));
+
+        cut.Find("[data-testid=remote-stop]").Click();
+
+        cut.WaitForAssertion(() => Assert.Equal("This instance", cut.Find("[data-testid=showing]").TextContent));
+        Assert.True(remote.Disposed);
+        Assert.Equal(0, remote.Subscribers);
+        Assert.Contains("1 (0 failed)", cut.Find("[data-testid=secret-mints]").TextContent);
+        Assert.False(cut.Find("button[data-testid=force-refresh]").HasAttribute("disabled"));
+        Assert.Equal(1, _local.Subscribers);
+
+        _local.Push(LimitsStates.WithSecret(_time.GetUtcNow(), mints: 2));
+        _time.Advance(LimitsPage.RenderGap);
+        cut.WaitForAssertion(() => Assert.Contains("2 (0 failed)", cut.Find("[data-testid=secret-mints]").TextContent));
+    }
+
+    [Fact]
+    public async Task Disposing_the_page_disconnects_the_remote_instance()
+    {
+        var cut = Render<LimitsPage>();
+        var remote = Watch(cut, "http://10.1.2.3:5000");
+        Assert.Equal(1, remote.Subscribers);
+
+        await DisposeComponentsAsync();
+
+        Assert.True(remote.Disposed);
+        Assert.Equal(0, remote.Subscribers);
+    }
+
+    private FakeRemoteFeed Watch(IRenderedComponent<LimitsPage> cut, string url)
+    {
+        cut.Find("[data-testid=remote-url] input, input[data-testid=remote-url]").Input(url);
+        cut.Find("[data-testid=remote-watch]").Click();
+        cut.WaitForAssertion(() => Assert.Single(_remotes.Created));
+        return _remotes.Created[0];
+    }
+}
+
+/// <summary>Hands out <see cref="FakeRemoteFeed"/>s and keeps them for the test.</summary>
+internal sealed class FakeRemoteFeeds : IRemoteTelemetryFeedFactory
+{
+    public List<FakeRemoteFeed> Created { get; } = [];
+
+    public IRemoteTelemetryFeed Create(Uri instance)
+    {
+        var feed = new FakeRemoteFeed(instance);
+        Created.Add(feed);
+        return feed;
+    }
+}
+
+/// <summary>A watched instance the test drives: it pushes states and connection changes through it.</summary>
+internal sealed class FakeRemoteFeed(Uri instance) : IRemoteTelemetryFeed
+{
+    private readonly List<Func<Task>> _subscribers = [];
+
+    public Uri Instance { get; } = instance;
+
+    public RemoteConnectionState Connection { get; private set; } = new(RemoteConnectionKind.Connecting, 1);
+
+    public DashboardState? Latest { get; private set; }
+
+    public DateTimeOffset? LatestAt { get; private set; }
+
+    public DashboardState Current => Latest ?? RemoteTelemetryFeed.EmptyState(DateTimeOffset.UnixEpoch);
+
+    public bool Started { get; private set; }
+
+    public bool Disposed { get; private set; }
+
+    public int Subscribers => _subscribers.Count;
+
+    public IDisposable Subscribe(Func<Task> onChange)
+    {
+        _subscribers.Add(onChange);
+        return new Unsubscribe(() => _subscribers.Remove(onChange));
+    }
+
+    public void Start() => Started = true;
+
+    public Task StopAsync() => Task.CompletedTask;
+
+    public ValueTask DisposeAsync()
+    {
+        Disposed = true;
+        return ValueTask.CompletedTask;
+    }
+
+    public void Push(DashboardState state)
+    {
+        Latest = state;
+        LatestAt = state.Snapshot.CapturedAt;
+        Notify();
+    }
+
+    public void SetConnection(RemoteConnectionState state)
+    {
+        Connection = state;
+        Notify();
+    }
+
+    private void Notify()
+    {
+        foreach (var subscriber in _subscribers.ToList())
+        {
+            _ = subscriber();
+        }
+    }
+
+    private sealed class Unsubscribe(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+}
