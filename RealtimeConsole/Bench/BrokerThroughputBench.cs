@@ -87,7 +87,7 @@ public static class BrokerThroughputBench
             $"secrets: {run.Ok} ok, {run.Failed} failed ({LoopbackLoad.FormatFailures(run)}) in {run.Elapsed.TotalSeconds:F2}s → {run.RequestsPerSecond:F0} requests/s"));
         await output.WriteLineAsync("latency: " + LoopbackLoad.FormatLatency(run));
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"cpu: {run.ClientCpu.TotalSeconds:F2} s used by {(upstreamMints is null ? "the clients" : "clients, broker and simulator together")} ({run.ClientCpu.TotalSeconds / run.Elapsed.TotalSeconds:F2} of {Environment.ProcessorCount} cores)"));
+            $"cpu: {run.ClientCpu.TotalSeconds:F2} s used by {(upstreamMints is null ? "the clients" : "clients, broker and simulator together")} ({run.ClientCpu.TotalSeconds / run.Elapsed.TotalSeconds:F2} of {Environment.ProcessorCount} cores) → {run.Ok / Math.Max(run.ClientCpu.TotalSeconds, 0.001):F0} requests per CPU-second"));
         if (upstreamMints is not null)
         {
             var (simulator, broker) = upstreamMints();
