@@ -145,7 +145,7 @@ public sealed class LimitsPageTests : ConsoleComponentTest
         var cut = Render<LimitsPage>();
 
         var gauge = cut.Find("[data-testid=gauge-client_secrets-requests]");
-        Assert.Contains("requests 3/100", gauge.TextContent);
+        Assert.Contains("requests: 3 of 100 left", gauge.TextContent);
         Assert.Contains("resets in 40 s", gauge.TextContent);
         Assert.Contains("Local budget 2 of 60/min · 5 queued", cut.Find("[data-testid=budget-client_secrets] [data-testid=local-budget]").TextContent);
     }

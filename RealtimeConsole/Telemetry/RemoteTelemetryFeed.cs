@@ -164,6 +164,7 @@ public sealed partial class RemoteTelemetryFeed : IRemoteTelemetryFeed
         HttpRequestException { StatusCode: { } status } => $"The instance answered {(int)status} {status}.",
         HttpRequestException http => $"Cannot reach it: {http.Message}",
         TimeoutException => "The instance stopped answering (timed out).",
+        System.Net.WebSockets.WebSocketException or IOException => "The instance dropped the connection: it may have stopped or restarted.",
         _ => $"The connection was lost: {error.Message}",
     };
 
