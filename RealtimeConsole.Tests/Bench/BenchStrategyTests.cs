@@ -155,7 +155,9 @@ public sealed class BenchStrategyTests
         world.Faults.Activate(SimulatorFaultKind.RateLimitStorm, TimeSpan.FromHours(1), SimulatorResource.ClientSecrets);
 
         Assert.Equal(500, (await Connect(world, standard)).Status);
-        Assert.Equal((TimeSpan.FromSeconds(30), 1), (world.Elapsed, world.Upstream.Requests));
+        Assert.Equal(1, world.Upstream.Requests);
+        // Its 30 s total timeout fires on the fake clock; a step or two more may pass before the answer is seen on a busy machine.
+        Assert.InRange(world.Elapsed, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30.5));
     }
 
     [Fact]
