@@ -37,6 +37,10 @@ public sealed class SimulatorAdminHttpTests
         Assert.EndsWith("Please try again in 15s.", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("15000", SimulatorTestApp.Header(stormy, "retry-after-ms"));
         Assert.Equal("15", SimulatorTestApp.Header(stormy, "retry-after"));
+        // The message says the window is used up ("Used 60"), and the headers agree until the storm ends.
+        Assert.Contains("Limit 60, Used 60", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("0", SimulatorTestApp.Header(stormy, "x-ratelimit-remaining-requests"));
+        Assert.Equal("15s", SimulatorTestApp.Header(stormy, "x-ratelimit-reset-requests"));
 
         app.Time.Advance(TimeSpan.FromSeconds(15));
         Assert.Equal(200, (int)(await app.MintAsync()).StatusCode);

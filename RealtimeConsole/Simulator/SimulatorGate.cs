@@ -54,6 +54,11 @@ public sealed partial class SimulatorGate(
         {
             result = faultResult;
             decision = limiter.Peek(resource);
+            if (faultResult is OpenAiError { Code: "rate_limit_exceeded" } && faults.Find(SimulatorFaultKind.RateLimitStorm, resource) is { } storm)
+            {
+                // The storm's 429 says "Used {limit}": its headers agree, with nothing left until the storm ends.
+                decision = decision with { Admitted = false, Remaining = 0, ResetAfter = storm.RemainingAt(time.GetUtcNow()) };
+            }
         }
         else
         {
