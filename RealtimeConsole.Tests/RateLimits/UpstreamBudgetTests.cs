@@ -28,30 +28,81 @@ public sealed class UpstreamBudgetTests
     }
 
     [Fact]
-    public async Task Remaining_from_headers_lowers_the_local_level_but_never_raises_it()
+    public async Task Remaining_from_headers_lowers_the_local_level_and_a_newer_answer_gives_back_only_what_that_took()
     {
         using var budget = new UpstreamBudget(UpstreamResource.Calls, 60, _time);
-        await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
-        budget.Complete(new RateLimitHeaders(60, 5, TimeSpan.FromSeconds(55)));
+        var first = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        budget.Complete(first.Ticket, new RateLimitHeaders(60, 5, TimeSpan.FromSeconds(55)));
         Assert.Equal(5, budget.Available);
 
-        await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
-        budget.Complete(new RateLimitHeaders(60, 50, TimeSpan.FromSeconds(10)));
-        Assert.Equal(4, budget.Available);
+        var second = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        budget.Complete(second.Ticket, new RateLimitHeaders(60, 50, TimeSpan.FromSeconds(10)));
+        Assert.Equal(50, budget.Available);
+
+        // Upstream saying more than the local bucket allows never lifts the level above the bucket (58 after two requests).
+        var third = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        budget.Complete(third.Ticket, new RateLimitHeaders(60, 60, null));
+        Assert.Equal(57, budget.Available);
     }
 
     [Fact]
-    public async Task Requests_still_in_flight_are_subtracted_from_upstreams_remaining()
+    public async Task An_older_answer_arriving_late_never_raises_the_level()
     {
         using var budget = new UpstreamBudget(UpstreamResource.Calls, 60, _time);
-        for (var i = 0; i < 3; i++)
+        var first = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        var second = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+
+        // Another consumer spent most of the window: the newer answer lowers the level to 5 ...
+        budget.Complete(second.Ticket, new RateLimitHeaders(60, 5, TimeSpan.FromSeconds(55)));
+        Assert.Equal(5, budget.Available);
+
+        // ... and the older answer, sent before the other consumer's burst, does not lift it again.
+        budget.Complete(first.Ticket, new RateLimitHeaders(60, 59, TimeSpan.FromSeconds(1)));
+        Assert.Equal(5, budget.Available);
+    }
+
+    [Fact]
+    public async Task Requests_sent_later_and_still_in_flight_are_subtracted_from_upstreams_remaining()
+    {
+        using var budget = new UpstreamBudget(UpstreamResource.Calls, 60, _time);
+        var first = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        for (var i = 0; i < 2; i++)
         {
             await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
         }
 
         // Upstream counted only the first of the three when it said 10 remain.
-        budget.Complete(new RateLimitHeaders(60, 10, null));
+        budget.Complete(first.Ticket, new RateLimitHeaders(60, 10, null));
         Assert.Equal(8, budget.Available);
+        Assert.Equal(2, budget.InFlight);
+    }
+
+    [Fact]
+    public async Task Answers_coming_back_out_of_order_do_not_drain_slots_upstream_still_has()
+    {
+        using var budget = new UpstreamBudget(UpstreamResource.Calls, 60, _time);
+        var first = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        var second = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+
+        // Upstream served both in order (59, then 58 remaining) but the second answer arrives first.
+        budget.Complete(second.Ticket, new RateLimitHeaders(60, 58, TimeSpan.FromSeconds(2)));
+        budget.Complete(first.Ticket, new RateLimitHeaders(60, 59, TimeSpan.FromSeconds(1)));
+
+        Assert.Equal(58, budget.Available);
+        Assert.Equal(0, budget.InFlight);
+    }
+
+    [Fact]
+    public async Task A_failed_request_leaves_the_in_flight_count_without_touching_the_level()
+    {
+        using var budget = new UpstreamBudget(UpstreamResource.Calls, 60, _time);
+        var granted = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        Assert.Equal(1, budget.InFlight);
+
+        budget.Complete(granted.Ticket, RateLimitHeaders.None);
+
+        Assert.Equal(0, budget.InFlight);
+        Assert.Equal(59, budget.Available);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -60,10 +61,13 @@ public sealed class BrokerAgainstSimulatorTests
         using var app = Create("PerSession", 20);
         var client = app.CreateClient();
 
+        var started = Stopwatch.GetTimestamp();
         var responses = await Burst(client, 60);
+        var elapsed = Stopwatch.GetElapsedTime(started);
 
+        // The whole budget (20), plus one slot per 3 s refill while the burst lasted (a busy machine may stretch it).
         var served = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
-        Assert.InRange(served, 18, 21);
+        Assert.InRange(served, 20, 20 + (int)Math.Ceiling(elapsed.TotalSeconds / 3));
         Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.OK), r =>
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode);

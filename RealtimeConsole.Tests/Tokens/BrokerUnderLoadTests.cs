@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -51,11 +52,14 @@ public sealed class BrokerUnderLoadTests
         var (app, upstream) = Create("PerSession", 20);
         using var _ = app;
 
+        var started = Stopwatch.GetTimestamp();
         var responses = await Burst(app.CreateClient(), 60);
+        var elapsed = Stopwatch.GetElapsedTime(started);
 
+        // The whole budget (20), plus one slot per 3 s refill while the burst lasted (a busy machine may stretch it).
         var served = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
         var refused = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
-        Assert.InRange(served, 18, 21);
+        Assert.InRange(served, 20, 20 + (int)Math.Ceiling(elapsed.TotalSeconds / 3));
         Assert.Equal(60 - served, refused.Count);
         Assert.All(refused, r => Assert.InRange(r.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(120)));
         foreach (var r in refused)

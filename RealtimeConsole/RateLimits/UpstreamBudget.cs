@@ -9,18 +9,25 @@ namespace RealtimeConsole.RateLimits;
 /// <see cref="ConcurrencyLimiter"/> (which does the fair, cancellable queueing); a spent permit is kept until the refill
 /// timer hands one back per interval. Lowered live from each answer's <c>x-ratelimit-remaining-requests</c>, and held
 /// shut at zero until upstream has a slot again (from <c>x-ratelimit-reset-requests</c>).
+/// Each grant carries a ticket numbered in the order requests were let go; an answer's <c>remaining</c> is read as
+/// having counted every request sent before it and none of those sent after it. Requests can overtake each other on
+/// the way, so a correction may lower the level a slot too far: the newest answer may hand such slots back, never more
+/// than corrections took, so the level never rises above what the local bucket alone allows.
 /// </summary>
 public sealed class UpstreamBudget : IDisposable
 {
     private readonly TimeProvider _time;
     private readonly ConcurrencyLimiter _bucket;
     private readonly ConcurrentQueue<RateLimitLease> _spent = new();
+    private readonly Stack<RateLimitLease> _corrections = new();
     private readonly ITimer _refillTimer;
     private readonly TimeSpan _refillPeriod;
     private readonly Lock _gate = new();
     private DateTimeOffset _nextRefill;
     private DateTimeOffset _heldUntil;
-    private int _inFlight;
+    private readonly SortedSet<long> _inFlight = [];
+    private long _lastTicket;
+    private long _newestAnswered;
 
     public UpstreamBudget(UpstreamResource resource, int requestsPerMinute, TimeProvider time)
     {
@@ -98,43 +105,94 @@ public sealed class UpstreamBudget : IDisposable
         return Granted(lease);
     }
 
+    /// <summary>Requests granted and not yet answered.</summary>
+    public int InFlight
+    {
+        get { lock (_gate) { return _inFlight.Count; } }
+    }
+
     private BudgetDecision Granted(RateLimitLease spent)
     {
         _spent.Enqueue(spent);
-        Interlocked.Increment(ref _inFlight);
-        Changed?.Invoke(this);
-        return BudgetDecision.Granted;
-    }
-
-    /// <summary>Called when an upstream answer (or failure) comes back for a request this budget granted.</summary>
-    public void Complete(RateLimitHeaders headers)
-    {
-        var othersInFlight = Math.Max(0, Interlocked.Decrement(ref _inFlight));
-        if (headers.RemainingRequests is { } remaining)
+        long ticket;
+        lock (_gate)
         {
-            // Requests still in flight were not counted in this answer yet: they will use up part of `remaining`.
-            var trustworthy = Math.Max(0, remaining - othersInFlight);
-            for (var excess = Available - trustworthy; excess > 0; excess--)
-            {
-                var drained = _bucket.AttemptAcquire(1);
-                if (!drained.IsAcquired)
-                {
-                    drained.Dispose();
-                    break;
-                }
-
-                _spent.Enqueue(drained);
-            }
-
-            if (trustworthy == 0 && headers.ResetRequests is { } reset)
-            {
-                // reset-requests is the time until the whole window is back; one request comes back after reset / limit.
-                var limit = Math.Max(1, headers.LimitRequests ?? RequestsPerMinute);
-                HoldUntil(_time.GetUtcNow() + (reset / Math.Max(1, limit - remaining)));
-            }
+            ticket = ++_lastTicket;
+            _inFlight.Add(ticket);
         }
 
         Changed?.Invoke(this);
+        return BudgetDecision.Granted(new BudgetTicket(ticket));
+    }
+
+    /// <summary>Called when an upstream answer (or failure) comes back for the request granted <paramref name="ticket"/>.</summary>
+    public void Complete(BudgetTicket ticket, RateLimitHeaders headers)
+    {
+        long? trustworthy = null;
+        List<RateLimitLease>? handBack = null;
+        lock (_gate)
+        {
+            _inFlight.Remove(ticket.Sequence);
+            var isNewest = ticket.Sequence > _newestAnswered;
+            _newestAnswered = Math.Max(_newestAnswered, ticket.Sequence);
+            if (headers.RemainingRequests is { } remaining)
+            {
+                // Requests let go after this one had not reached upstream when it answered: they will use up part of
+                // `remaining`. Those let go before it were counted already, even if their answers are still on the way.
+                var sentAfter = _inFlight.GetViewBetween(ticket.Sequence + 1, long.MaxValue).Count;
+                trustworthy = Math.Max(0, remaining - sentAfter);
+                var excess = Available - trustworthy.Value;
+                if (excess > 0)
+                {
+                    TakeAway(excess);
+                }
+                else if (excess < 0 && isNewest)
+                {
+                    handBack = HandBack(-excess);
+                }
+            }
+        }
+
+        if (handBack is not null)
+        {
+            // Outside the lock: handing a permit back may run the oldest queued caller's continuation.
+            handBack.ForEach(lease => lease.Dispose());
+        }
+
+        if (trustworthy == 0 && headers.ResetRequests is { } reset)
+        {
+            // reset-requests is the time until the whole window is back; one request comes back after reset / limit.
+            var limit = Math.Max(1, headers.LimitRequests ?? RequestsPerMinute);
+            HoldUntil(_time.GetUtcNow() + (reset / Math.Max(1, limit - headers.RemainingRequests!.Value)));
+        }
+
+        Changed?.Invoke(this);
+    }
+
+    private void TakeAway(long excess)
+    {
+        for (; excess > 0; excess--)
+        {
+            var drained = _bucket.AttemptAcquire(1);
+            if (!drained.IsAcquired)
+            {
+                drained.Dispose();
+                break;
+            }
+
+            _corrections.Push(drained);
+        }
+    }
+
+    private List<RateLimitLease>? HandBack(long shortfall)
+    {
+        List<RateLimitLease>? leases = null;
+        for (; shortfall > 0 && _corrections.TryPop(out var lease); shortfall--)
+        {
+            (leases ??= []).Add(lease);
+        }
+
+        return leases;
     }
 
     /// <summary>Keeps the bucket from refilling until <paramref name="until"/> (upstream said the window is used up).</summary>
@@ -176,7 +234,7 @@ public sealed class UpstreamBudget : IDisposable
             }
         }
 
-        if (_spent.TryDequeue(out var spent))
+        if (_spent.TryDequeue(out var spent) || TryTakeCorrection(out spent))
         {
             // Handing the permit back also serves the oldest queued caller.
             spent.Dispose();
@@ -184,10 +242,18 @@ public sealed class UpstreamBudget : IDisposable
         }
     }
 
+    private bool TryTakeCorrection([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RateLimitLease? lease)
+    {
+        lock (_gate)
+        {
+            return _corrections.TryPop(out lease);
+        }
+    }
+
     public void Dispose()
     {
         _refillTimer.Dispose();
-        while (_spent.TryDequeue(out var spent))
+        while (_spent.TryDequeue(out var spent) || TryTakeCorrection(out spent))
         {
             spent.Dispose();
         }
@@ -197,9 +263,12 @@ public sealed class UpstreamBudget : IDisposable
 }
 
 /// <summary>Whether a request may go upstream now, and if not, when to ask again.</summary>
-public readonly record struct BudgetDecision(bool IsGranted, TimeSpan RetryAfter)
+public readonly record struct BudgetDecision(bool IsGranted, TimeSpan RetryAfter, BudgetTicket Ticket)
 {
-    public static BudgetDecision Granted => new(true, TimeSpan.Zero);
+    public static BudgetDecision Granted(BudgetTicket ticket) => new(true, TimeSpan.Zero, ticket);
 
-    public static BudgetDecision Refused(TimeSpan retryAfter) => new(false, retryAfter);
+    public static BudgetDecision Refused(TimeSpan retryAfter) => new(false, retryAfter, default);
 }
+
+/// <summary>The place of a granted request in the order requests were let go upstream.</summary>
+public readonly record struct BudgetTicket(long Sequence);

@@ -150,14 +150,14 @@ public sealed class UpstreamGate : IDisposable
         }
         catch (Exception ex)
         {
-            budget.Complete(RateLimitHeaders.None);
+            budget.Complete(decision.Ticket, RateLimitHeaders.None);
             var latency = Stopwatch.GetElapsedTime(started);
             UpstreamCallLog.UpstreamCallFailed(_logger, resource, (long)latency.TotalMilliseconds, attempt, ex.GetType().Name);
             _telemetry.UpstreamCall(new UpstreamCallRecord(_time.GetUtcNow(), resource, 0, ex.GetType().Name, latency.TotalMilliseconds, attempt, null), null);
             throw;
         }
 
-        budget.Complete(response.RateLimits);
+        budget.Complete(decision.Ticket, response.RateLimits);
         var elapsed = Stopwatch.GetElapsedTime(started);
         UpstreamCallLog.UpstreamCall(_logger, resource, (int)response.Status, (long)elapsed.TotalMilliseconds, attempt, response.RequestId, response.ErrorCode);
         _telemetry.UpstreamCall(new UpstreamCallRecord(_time.GetUtcNow(), resource, (int)response.Status, response.ErrorCode, elapsed.TotalMilliseconds, attempt, response.RequestId), response);

@@ -131,15 +131,16 @@ internal sealed class WebRtcClientPeer : IAsyncDisposable
         _transport.Close();
         await _closed.CancelAsync().ConfigureAwait(false);
         _socket.Dispose();
+        _open.TrySetCanceled();
+        _events.Writer.TryComplete();
+
+        // The receive loop may be unprotecting a packet right now: the SRTP keys go only once it has stopped.
+        await Task.WhenAll(_receiveLoop, _dtlsLoop).ConfigureAwait(false);
         lock (_sendGate)
         {
             _srtpIn?.Dispose();
             _srtpOut?.Dispose();
         }
-
-        _open.TrySetCanceled();
-        _events.Writer.TryComplete();
-        await Task.WhenAll(_receiveLoop, _dtlsLoop).ConfigureAwait(false);
     }
 
     private void RunDtls(SimulatorDtlsClient client)
