@@ -55,9 +55,6 @@ public sealed class RemoteTelemetryFeedFactory(TimeProvider time, ILogger<Remote
 /// </summary>
 public sealed partial class RemoteTelemetryFeed : IRemoteTelemetryFeed
 {
-    /// <summary>Pause before reopening a stream that ended while the connection still looked up, so a closing link cannot spin.</summary>
-    private static readonly TimeSpan StreamReopenGap = TimeSpan.FromMilliseconds(250);
-
     private readonly HubConnection _connection;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -226,7 +223,7 @@ public sealed partial class RemoteTelemetryFeed : IRemoteTelemetryFeed
 
         if (_connection.State == HubConnectionState.Connected)
         {
-            await Task.Delay(StreamReopenGap, _time, stop);
+            await Task.Delay(TelemetryHubClient.StreamReopenGap, _time, stop);
         }
     }
 

@@ -68,6 +68,12 @@ public static class WatchCommand
                     // The stream ends with the connection; automatic reconnect (or the loop's own start) brings it back.
                 }
 
+                if (connection.State == HubConnectionState.Connected)
+                {
+                    // The stream ended while the link still looks up (it is closing): pause so the loop cannot spin.
+                    await Task.Delay(TelemetryHubClient.StreamReopenGap, cancellationToken);
+                }
+
                 await TelemetryHubClient.WaitUntilConnectedAsync(connection, cancellationToken);
             }
         }
@@ -130,6 +136,9 @@ public static class WatchCommand
 /// <summary>The SignalR client side of <c>/hubs/telemetry</c>, shared by the watch verb and the dashboard's remote mode.</summary>
 public static class TelemetryHubClient
 {
+    /// <summary>Pause before reopening a stream that ended while the connection still looked up, so a closing link cannot spin.</summary>
+    public static readonly TimeSpan StreamReopenGap = TimeSpan.FromMilliseconds(250);
+
     public static bool TryHubUri(string? url, out Uri hub)
     {
         hub = TryInstanceUri(url, out var root) ? new Uri(root, TelemetryHubFeature.HubPath) : null!;
