@@ -13,11 +13,14 @@ public sealed partial class LimitsBrowserTests(BrowserFixture fixture)
     [Fact]
     public async Task During_a_429_storm_the_dashboard_shows_the_backoff_and_the_last_429_on_desktop_and_phone()
     {
+        // Its own instance: the storm leaves a shared cooldown and 429 history behind that other browser tests must not meet.
+        await using var server = new LoopbackConsoleServer();
+        server.WithServices(services => services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(1)));
         var (desktop, errors) = await fixture.Chromium.OpenPageAsync(1280, 800);
-        await ChromiumSession.GotoInteractiveAsync(desktop, new Uri(fixture.Server.BaseAddress, "limits"));
+        await ChromiumSession.GotoInteractiveAsync(desktop, new Uri(server.BaseAddress, "limits"));
         await Assertions.Expect(desktop.GetByTestId("backoff")).ToBeVisibleAsync();
 
-        using var http = fixture.Server.CreateLoopbackClient();
+        using var http = server.CreateLoopbackClient();
         using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var mints = await StartStormAsync(http, giveUp.Token);
 
@@ -32,7 +35,7 @@ public sealed partial class LimitsBrowserTests(BrowserFixture fixture)
         await desktop.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-storm-1280.png"), FullPage = true });
 
         var (phone, phoneErrors) = await fixture.Chromium.OpenPageAsync(390, 844);
-        await ChromiumSession.GotoInteractiveAsync(phone, new Uri(fixture.Server.BaseAddress, "limits"));
+        await ChromiumSession.GotoInteractiveAsync(phone, new Uri(server.BaseAddress, "limits"));
         await Assertions.Expect(phone.GetByTestId("last-429")).Not.ToHaveAttributeAsync("data-origin", "none");
         var pageWidth = await phone.EvaluateAsync<int>("document.scrollingElement.scrollWidth");
         var viewport = await phone.EvaluateAsync<int>("window.innerWidth");

@@ -67,7 +67,7 @@ internal sealed class MediaBrowserCall(IPage page)
               const response = await fetch(url, { method: 'POST', body: __rt.pc.localDescription.sdp, headers: { 'Authorization': 'Bearer ' + key, 'Content-Type': 'application/sdp' } });
               if (response.status !== 201) return { status: response.status, location: await response.text() };
               await __rt.pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
-              await Promise.race([__rt.open, new Promise((_, r) => setTimeout(() => r(new Error('channel did not open')), 10000))]);
+              await Promise.race([__rt.open, new Promise((_, r) => setTimeout(() => r(new Error('channel did not open')), 20000))]);
               return { status: response.status, location: response.headers.get('Location') };
             }
             """, new object[] { callsUrl, ephemeralKey });
@@ -76,7 +76,7 @@ internal sealed class MediaBrowserCall(IPage page)
 
     public async Task<JsonObject> AnswerAndOpenAsync(string answerSdp)
     {
-        await Page.EvaluateAsync("async sdp => { await __rt.pc.setRemoteDescription({ type: 'answer', sdp }); await Promise.race([__rt.open, new Promise((_, r) => setTimeout(() => r(new Error('channel did not open')), 10000))]); }", answerSdp);
+        await Page.EvaluateAsync("async sdp => { await __rt.pc.setRemoteDescription({ type: 'answer', sdp }); await Promise.race([__rt.open, new Promise((_, r) => setTimeout(() => r(new Error('channel did not open')), 20000))]); }", answerSdp);
         return await WaitForAsync("session.created", 0);
     }
 
@@ -84,7 +84,7 @@ internal sealed class MediaBrowserCall(IPage page)
 
     public Task SendAsync(JsonObject clientEvent) => Page.EvaluateAsync("json => __rt.dc.send(json)", clientEvent.ToJsonString());
 
-    public async Task<JsonObject> WaitForAsync(string type, int from, int timeoutMs = 10_000)
+    public async Task<JsonObject> WaitForAsync(string type, int from, int timeoutMs = 20_000)
     {
         var json = await Page.EvaluateAsync<JsonElement>("([type, from, ms]) => __rt.waitFor(type, from, ms)", new object[] { type, from, timeoutMs });
         return JsonNode.Parse(json.GetRawText())!.AsObject();

@@ -106,6 +106,43 @@ public sealed class UpstreamBudgetTests
     }
 
     [Fact]
+    public async Task A_full_bucket_starts_refilling_at_its_first_request_not_on_a_fixed_beat()
+    {
+        using var budget = new UpstreamBudget(UpstreamResource.ClientSecrets, 20, _time);
+
+        // Idle and full for 2.9 s: like upstream's bucket, nothing accrues while full.
+        _time.Advance(TimeSpan.FromSeconds(2.9));
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.True((await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted);
+        }
+
+        // A beat fixed at construction would hand a slot back at 3.0 s, when upstream has refilled only 0.1 s worth.
+        _time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.Equal(0, budget.Available);
+        Assert.Equal(TimeSpan.FromSeconds(2.9), budget.NextFreeSlotIn());
+
+        _time.Advance(TimeSpan.FromSeconds(2.9));
+        Assert.Equal(1, budget.Available);
+    }
+
+    [Fact]
+    public async Task Once_full_again_the_refill_clock_stops_until_the_next_request()
+    {
+        using var budget = new UpstreamBudget(UpstreamResource.ClientSecrets, 20, _time);
+        await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        _time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(20, budget.Available);
+
+        _time.Advance(TimeSpan.FromSeconds(10.5));
+        await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        _time.Advance(TimeSpan.FromSeconds(2.9));
+        Assert.Equal(19, budget.Available);
+        _time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.Equal(20, budget.Available);
+    }
+
+    [Fact]
     public async Task A_caller_cancelling_while_queued_leaves_the_queue()
     {
         using var budget = new UpstreamBudget(UpstreamResource.Calls, 1, _time);

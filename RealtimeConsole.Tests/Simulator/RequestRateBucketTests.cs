@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.Simulator;
 
@@ -109,11 +110,29 @@ public sealed class RequestRateBucketTests
     [Fact]
     public void The_system_clock_frequency_gives_the_same_arithmetic()
     {
-        var bucket = new RequestRateBucket(TimeProvider.System, 60);
+        // The system clock's timestamp frequency (1 GHz on Linux, not the fake clock's 10 MHz), held still so no stall refills.
+        var clock = new StillClockAtSystemFrequency();
+        var bucket = new RequestRateBucket(clock, 60);
         Drain(bucket, 60);
         var refused = bucket.TryAcquire();
         Assert.False(refused.Admitted);
-        Assert.InRange(refused.RetryAfter, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1));
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.RetryAfter);
+
+        clock.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.False(bucket.TryAcquire().Admitted);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(bucket.TryAcquire().Admitted);
+    }
+
+    private sealed class StillClockAtSystemFrequency : TimeProvider
+    {
+        private long _timestamp = Stopwatch.GetTimestamp();
+
+        public override long TimestampFrequency => Stopwatch.Frequency;
+
+        public override long GetTimestamp() => _timestamp;
+
+        public void Advance(TimeSpan by) => _timestamp += (long)(by.TotalSeconds * TimestampFrequency);
     }
 
     [Fact]

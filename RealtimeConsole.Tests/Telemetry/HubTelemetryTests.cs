@@ -19,7 +19,7 @@ public sealed class HubTelemetryTests : IAsyncLifetime
     [Fact]
     public async Task A_mint_on_the_server_reaches_a_hub_client_as_a_snapshot_and_a_call()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var connection = TelemetryHubClient.Build(new Uri(_server.BaseAddress, TelemetryHubFeature.HubPath));
         await connection.StartAsync(timeout.Token);
         var snapshots = connection.StreamAsync<DashboardState>(nameof(TelemetryHub.Snapshots), timeout.Token).GetAsyncEnumerator(timeout.Token);
@@ -33,14 +33,14 @@ public sealed class HubTelemetryTests : IAsyncLifetime
         var minted = await http.PostAsJsonAsync("api/realtime/client-secret", new { }, timeout.Token);
         minted.EnsureSuccessStatusCode();
 
+        // Snapshots from before the mint may still be queued on a busy machine; the first one counting it must show it whole.
         DashboardState? seen = null;
-        for (var i = 0; i < 20 && seen is null; i++)
+        while (seen is null)
         {
             Assert.True(await snapshots.MoveNextAsync());
             seen = snapshots.Current.Snapshot.Counters.Mints == 1 ? snapshots.Current : null;
         }
 
-        Assert.NotNull(seen);
         Assert.NotNull(seen.Snapshot.Secret.ExpiresAt);
         var call = Assert.Single(seen.Snapshot.RecentCalls);
         Assert.Equal((UpstreamResource.ClientSecrets, 200), (call.Resource, call.Status));
@@ -56,7 +56,7 @@ public sealed class HubTelemetryTests : IAsyncLifetime
     [Fact]
     public async Task The_watch_verb_prints_the_live_state_and_stops_after_count()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         using var output = new StringWriter();
         using var errors = new StringWriter();
 

@@ -24,6 +24,7 @@ public sealed class UpstreamBudget : IDisposable
     private readonly TimeSpan _refillPeriod;
     private readonly Lock _gate = new();
     private DateTimeOffset _nextRefill;
+    private bool _refilling;
     private DateTimeOffset _heldUntil;
     private readonly SortedSet<long> _inFlight = [];
     private long _lastTicket;
@@ -42,7 +43,7 @@ public sealed class UpstreamBudget : IDisposable
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
         _nextRefill = time.GetUtcNow() + _refillPeriod;
-        _refillTimer = time.CreateTimer(_ => Refill(), null, _refillPeriod, _refillPeriod);
+        _refillTimer = time.CreateTimer(_ => Refill(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public UpstreamResource Resource { get; }
@@ -119,6 +120,14 @@ public sealed class UpstreamBudget : IDisposable
         {
             ticket = ++_lastTicket;
             _inFlight.Add(ticket);
+            if (!_refilling)
+            {
+                // A full bucket does not refill; upstream's starts with the first request below full, and so does this one's,
+                // so a slot never comes back here before it has come back there.
+                _refilling = true;
+                _nextRefill = _time.GetUtcNow() + _refillPeriod;
+                _refillTimer.Change(_refillPeriod, _refillPeriod);
+            }
         }
 
         Changed?.Invoke(this);
@@ -238,8 +247,19 @@ public sealed class UpstreamBudget : IDisposable
         {
             // Handing the permit back also serves the oldest queued caller.
             spent.Dispose();
-            Changed?.Invoke(this);
         }
+
+        lock (_gate)
+        {
+            if (_refilling && _spent.IsEmpty && _corrections.Count == 0)
+            {
+                // Full again: stop until the next request, which restarts the refill clock.
+                _refilling = false;
+                _refillTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        Changed?.Invoke(this);
     }
 
     private bool TryTakeCorrection([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RateLimitLease? lease)

@@ -205,12 +205,19 @@ public sealed class BrokerTelemetry
         Notify();
     }
 
-    internal void MintFinished(bool succeeded, TimeSpan latency)
+    /// <summary>Counts a mint; <paramref name="handedOut"/> is the secret when it goes to a caller (not into the pool), so
+    /// no snapshot shows the mint without the secret it produced.</summary>
+    internal void MintFinished(bool succeeded, TimeSpan latency, ClientSecret? handedOut = null)
     {
         lock (_gate)
         {
             if (succeeded)
             {
+                if (handedOut is not null)
+                {
+                    Volatile.Write(ref _lastSecret, handedOut);
+                }
+
                 _mints++;
                 _lastMintLatencyMs = latency.TotalMilliseconds;
             }

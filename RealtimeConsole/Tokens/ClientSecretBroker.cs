@@ -189,7 +189,7 @@ public sealed class ClientSecretBroker : IDisposable
 
             try
             {
-                var secret = await MintAsync(session, _stopping.Token);
+                var secret = await MintAsync(session, _stopping.Token, forPool: true);
                 int level;
                 lock (slot.Gate)
                 {
@@ -236,7 +236,7 @@ public sealed class ClientSecretBroker : IDisposable
     /// Mints one secret. With a <paramref name="sharedSlot"/>, the slot is updated (new secret, or the time of the next
     /// attempt) before telemetry reports the outcome, so anyone who sees the report also sees the broker's new state.
     /// </summary>
-    private async Task<ClientSecret> MintAsync(SessionConfiguration session, CancellationToken cancellationToken, SecretSlot? sharedSlot = null)
+    private async Task<ClientSecret> MintAsync(SessionConfiguration session, CancellationToken cancellationToken, SecretSlot? sharedSlot = null, bool forPool = false)
     {
         var started = Stopwatch.GetTimestamp();
         ClientSecret secret;
@@ -276,7 +276,7 @@ public sealed class ClientSecretBroker : IDisposable
             }
         }
 
-        _telemetry.MintFinished(true, Stopwatch.GetElapsedTime(started));
+        _telemetry.MintFinished(true, Stopwatch.GetElapsedTime(started), forPool ? null : secret);
         return secret;
     }
 

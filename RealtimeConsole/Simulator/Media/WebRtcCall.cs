@@ -313,11 +313,17 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
 
             if (server.SrtpKeying is { Length: 60 } keys)
             {
-                _srtpIn = new SrtpContext(keys.AsSpan(0, 16), keys.AsSpan(32, 14));
-                _srtpOut = new SrtpContext(keys.AsSpan(16, 16), keys.AsSpan(46, 14));
+                // Under the gate End() disposes them under, so a call ending right now never leaves keys behind.
                 lock (_audioGate)
                 {
-                    if (_offer.Sections.Any(s => s.IsAudio) && _endedFlag == 0)
+                    if (_endedFlag != 0)
+                    {
+                        return;
+                    }
+
+                    _srtpIn = new SrtpContext(keys.AsSpan(0, 16), keys.AsSpan(32, 14));
+                    _srtpOut = new SrtpContext(keys.AsSpan(16, 16), keys.AsSpan(46, 14));
+                    if (_offer.Sections.Any(s => s.IsAudio))
                     {
                         _clock.Subscribe(_audioTick);
                     }
