@@ -19,6 +19,13 @@ public static class RealtimeConsoleHosting
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        // Outside Development the host serves only wwwroot/; run from a build (not a publish), Blazor's and MudBlazor's
+        // files live in the static web assets manifest, so include it as Development does (a no-op once published).
+        if (!builder.Environment.IsDevelopment())
+        {
+            builder.WebHost.UseStaticWebAssets();
+        }
+
         builder.QuietRequestDiagnostics();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
