@@ -85,6 +85,56 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
     }
 
     [Fact]
+    public void A_remote_instance_whose_clock_runs_ahead_counts_down_on_its_own_clock_and_says_so()
+    {
+        var cut = Render<LimitsPage>();
+        var remote = Watch(cut, "http://10.1.2.3:5000");
+        remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Connected));
+        var remoteNow = _time.GetUtcNow().AddMinutes(5);
+
+        remote.Push(LimitsStates.CoolingDown(remoteNow, TimeSpan.FromSeconds(20)), receivedAt: _time.GetUtcNow());
+        _time.Advance(LimitsPage.RenderGap);
+
+        cut.WaitForAssertion(() => Assert.Contains("Its clock is 5:00 ahead of this machine's", cut.Find("[data-testid=remote-clock]").TextContent));
+        Assert.Contains("until 10:05:20 UTC (in 20 s)", cut.Find("[data-testid=backoff-detail]").TextContent);
+        Assert.Contains("Expires in 10:00", cut.Find("[data-testid=secret-expiry]").TextContent);
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        cut.WaitForAssertion(() => Assert.Contains("(in 18 s)", cut.Find("[data-testid=backoff-detail]").TextContent));
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void A_clock_difference_of_network_latency_size_goes_unmentioned(int seconds)
+    {
+        var cut = Render<LimitsPage>();
+        var remote = Watch(cut, "http://10.1.2.3:5000");
+        remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Connected));
+
+        remote.Push(LimitsStates.WithSecret(_time.GetUtcNow().AddSeconds(seconds), mints: 7), receivedAt: _time.GetUtcNow());
+        _time.Advance(LimitsPage.RenderGap);
+
+        cut.WaitForAssertion(() => Assert.Contains("7 (0 failed)", cut.Find("[data-testid=secret-mints]").TextContent));
+        Assert.Empty(cut.FindAll("[data-testid=remote-clock]"));
+    }
+
+    [Fact]
+    public void A_remote_clock_running_behind_is_named_as_behind()
+    {
+        var cut = Render<LimitsPage>();
+        var remote = Watch(cut, "http://10.1.2.3:5000");
+        remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Connected));
+
+        remote.Push(LimitsStates.WithSecret(_time.GetUtcNow().AddSeconds(-42), mints: 7), receivedAt: _time.GetUtcNow());
+        _time.Advance(LimitsPage.RenderGap);
+
+        cut.WaitForAssertion(() => Assert.Contains("Its clock is 42 s behind this machine's", cut.Find("[data-testid=remote-clock]").TextContent));
+        Assert.Contains("Expires in 10:00", cut.Find("[data-testid=secret-expiry]").TextContent);
+    }
+
+    [Fact]
     public void Disconnected_says_why_in_words()
     {
         var cut = Render<LimitsPage>();
@@ -211,10 +261,13 @@ internal sealed class FakeRemoteFeed(Uri instance) : IRemoteTelemetryFeed
         return ValueTask.CompletedTask;
     }
 
-    public void Push(DashboardState state)
+    public void Push(DashboardState state) => Push(state, receivedAt: state.Snapshot.CapturedAt);
+
+    /// <summary>An update captured on the instance's clock and received at <paramref name="receivedAt"/> on ours.</summary>
+    public void Push(DashboardState state, DateTimeOffset receivedAt)
     {
         Latest = state;
-        LatestAt = state.Snapshot.CapturedAt;
+        LatestAt = receivedAt;
         Notify();
     }
 

@@ -32,6 +32,13 @@ public interface IRemoteTelemetryFeed : ITelemetryFeed, IAsyncDisposable
     /// <summary>When <see cref="Latest"/> arrived.</summary>
     DateTimeOffset? LatestAt { get; }
 
+    /// <summary>
+    /// The instance's clock minus this machine's, read from its last update (captured there at <c>CapturedAt</c>, received
+    /// here at <see cref="LatestAt"/>; off by the one-way latency at most). Zero before the first update. Its deadlines
+    /// (expiry, cooldown, budget reset) are on its clock, so countdowns add this to our clock's now.
+    /// </summary>
+    TimeSpan ClockOffset => Latest is { } latest && LatestAt is { } receivedAt ? latest.Snapshot.CapturedAt - receivedAt : TimeSpan.Zero;
+
     /// <summary>Connects in the background, retrying until <see cref="StopAsync"/> or disposal.</summary>
     void Start();
 
@@ -103,6 +110,17 @@ public sealed partial class RemoteTelemetryFeed : IRemoteTelemetryFeed
             lock (_gate)
             {
                 return _latestAt;
+            }
+        }
+    }
+
+    public TimeSpan ClockOffset
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _latest is { } latest && _latestAt is { } receivedAt ? latest.Snapshot.CapturedAt - receivedAt : TimeSpan.Zero;
             }
         }
     }
