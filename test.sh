@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds RealtimeConsole and runs every test, browser tests included.
-# On a fresh machine it first installs what is missing (Debian's chromium, when run as root).
+# On a fresh machine it first installs what is missing (Debian's chromium, nodejs and npm when run as root;
+# the OpenAI Node SDK with npm ci).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,6 +15,24 @@ if [ ! -x /usr/bin/chromium ]; then
     exit 1
   fi
 fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "test.sh: installing Debian's nodejs and npm for the OpenAI Node SDK tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    echo "test.sh: node and npm are missing; run as root once (or: sudo apt-get install nodejs npm)" >&2
+    exit 1
+  fi
+fi
+
+# The official OpenAI Node SDK, at the version pinned in package-lock.json, for the tests that point it at the simulator.
+for attempt in 1 2 3; do
+  npm ci --prefix RealtimeConsole.Tests/NodeSdk --no-audit --no-fund --loglevel=error && break
+  [ "$attempt" = 3 ] && { echo "test.sh: npm ci failed three times; is the npm registry reachable?" >&2; exit 1; }
+  sleep 5
+done
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build RealtimeConsole.sln -c Release -nologo -clp:ErrorsOnly
