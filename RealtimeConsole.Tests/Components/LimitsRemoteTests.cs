@@ -237,6 +237,8 @@ internal sealed class FakeRemoteFeed(Uri instance) : IRemoteTelemetryFeed
 
     public DateTimeOffset? LatestAt { get; private set; }
 
+    public TimeSpan ClockOffset { get; private set; }
+
     public DashboardState Current => Latest ?? RemoteTelemetryFeed.EmptyState(DateTimeOffset.UnixEpoch);
 
     public bool Started { get; private set; }
@@ -268,6 +270,7 @@ internal sealed class FakeRemoteFeed(Uri instance) : IRemoteTelemetryFeed
     {
         Latest = state;
         LatestAt = receivedAt;
+        ClockOffset = state.Snapshot.CapturedAt - receivedAt;
         Notify();
     }
 

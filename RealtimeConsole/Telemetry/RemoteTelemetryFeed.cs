@@ -37,7 +37,7 @@ public interface IRemoteTelemetryFeed : ITelemetryFeed, IAsyncDisposable
     /// here at <see cref="LatestAt"/>; off by the one-way latency at most). Zero before the first update. Its deadlines
     /// (expiry, cooldown, budget reset) are on its clock, so countdowns add this to our clock's now.
     /// </summary>
-    TimeSpan ClockOffset => Latest is { } latest && LatestAt is { } receivedAt ? latest.Snapshot.CapturedAt - receivedAt : TimeSpan.Zero;
+    TimeSpan ClockOffset { get; }
 
     /// <summary>Connects in the background, retrying until <see cref="StopAsync"/> or disposal.</summary>
     void Start();
@@ -72,6 +72,7 @@ public sealed partial class RemoteTelemetryFeed : IRemoteTelemetryFeed
     private Task _run = Task.CompletedTask;
     private DashboardState? _latest;
     private DateTimeOffset? _latestAt;
+    private TimeSpan _clockOffset;
     private RemoteConnectionState _state = new(RemoteConnectionKind.Connecting);
 
     public RemoteTelemetryFeed(Uri instance, TimeProvider time, ILogger<RemoteTelemetryFeed> logger, IReadOnlyList<TimeSpan>? retryDelays = null)
@@ -120,7 +121,7 @@ public sealed partial class RemoteTelemetryFeed : IRemoteTelemetryFeed
         {
             lock (_gate)
             {
-                return _latest is { } latest && _latestAt is { } receivedAt ? latest.Snapshot.CapturedAt - receivedAt : TimeSpan.Zero;
+                return _clockOffset;
             }
         }
     }
@@ -229,6 +230,7 @@ public sealed partial class RemoteTelemetryFeed : IRemoteTelemetryFeed
                 {
                     _latest = state;
                     _latestAt = _time.GetUtcNow();
+                    _clockOffset = state.Snapshot.CapturedAt - _latestAt.Value;
                 }
 
                 await NotifyAsync();
