@@ -15,6 +15,8 @@ public sealed class BenchReportTests
     [InlineData("storm", new[] { "zero user-visible 5xx", "every refused user" })]
     [InlineData("quota", new[] { "zero user-visible 5xx", "every refused user", "insufficient_quota" })]
     [InlineData("shared-org", new[] { "zero upstream 429s", "quota utilization", "zero user-visible 5xx", "every refused user" })]
+    [InlineData("unknown-limit", new[] { "zero upstream 429s", "quota utilization", "zero user-visible 5xx", "every refused user" })]
+    [InlineData("unknown-limit-low", new[] { "zero upstream 429s", "quota utilization", "zero user-visible 5xx", "every refused user" })]
     public void Each_scenario_states_the_goals_that_apply_to_it(string name, string[] goals)
     {
         var scenario = BenchScenario.Create(name, BenchScenario.DefaultSteadyLength, BenchScenario.DefaultQuotaLength);

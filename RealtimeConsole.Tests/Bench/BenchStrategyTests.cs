@@ -195,15 +195,57 @@ public sealed class BenchStrategyTests
     }
 
     [Fact]
-    public async Task Broker_sends_no_429_upstream_on_a_small_burst_and_serves_everyone_from_one_mint()
+    public async Task Broker_exchanges_offers_server_side_within_upstreams_limit_and_tells_the_rest_when_to_retry()
     {
         var burst = BenchScenario.Create("burst", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), quotaPerMinute: 5);
 
         var figures = await BenchRunner.RunAsync(burst, "broker");
 
-        Assert.Equal((10, 0, 0), (figures.UsersServed, figures.Upstream429, figures.UserErrors5xx));
-        Assert.Equal(1, figures.Mints);
+        // 10 users within 1 s against 5 calls a minute: the budget's 5 (the probe and the 4 it learned of), no 429 upstream.
+        Assert.Equal((5, 5, 0, 0), (figures.UsersServed, figures.Calls, figures.Upstream429, figures.UserErrors5xx));
+        Assert.Equal(5, figures.UserRefusedWithRetryAfter);
+        Assert.Equal(0, figures.Mints);
         Assert.Equal(0, figures.SettleTimeouts);
+    }
+
+    [Fact]
+    public async Task Broker_direct_mints_once_but_the_browsers_own_offers_run_into_upstreams_calls_limit()
+    {
+        var burst = BenchScenario.Create("burst", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), quotaPerMinute: 5);
+
+        var figures = await BenchRunner.RunAsync(burst, "broker-direct");
+
+        Assert.Equal(1, figures.Mints);
+        Assert.Equal((5, 5), (figures.UsersServed, figures.Calls));
+        Assert.Equal(5, figures.Upstream429);
+    }
+
+    [Fact]
+    public async Task Per_instance_brokers_each_learn_the_limit_but_together_overrun_it_on_a_burst()
+    {
+        var burst = BenchScenario.Create("burst", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), quotaPerMinute: 6);
+
+        var one = await BenchRunner.RunAsync(burst, "broker", instances: 1);
+        var two = await BenchRunner.RunAsync(burst, "broker", instances: 2);
+
+        Assert.Equal(0, one.Upstream429);
+        // Two budgets each believe what upstream said to them: the gap a shared store closes.
+        Assert.True(two.Upstream429 > 0, $"two instances sent {two.Upstream429} requests into 429s");
+        Assert.Equal(0, two.UserErrors5xx);
+    }
+
+    [Theory]
+    [InlineData("unknown-limit")]
+    [InlineData("unknown-limit-low")]
+    public async Task Broker_learns_an_unknown_limit_sends_no_429_and_uses_the_quota(string name)
+    {
+        var scenario = BenchScenario.Create(name, TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(2), quotaPerMinute: 30);
+
+        var figures = await BenchRunner.RunAsync(scenario, "broker");
+
+        Assert.Equal(0, figures.Upstream429);
+        Assert.True(figures.QuotaUtilization >= 0.98, $"utilization {figures.QuotaUtilization:P1}");
+        Assert.Equal(0, figures.UsersOtherwiseFailed);
     }
 
     [Fact]
@@ -211,7 +253,7 @@ public sealed class BenchStrategyTests
     {
         await using var world = await BenchWorld.StartAsync(60);
         var broker = BenchStrategies.Create("broker", world);
-        world.Faults.Activate(SimulatorFaultKind.InsufficientQuota, TimeSpan.FromHours(1), SimulatorResource.ClientSecrets);
+        world.Faults.Activate(SimulatorFaultKind.InsufficientQuota, TimeSpan.FromHours(1));
 
         var answers = await world.RunAsync(() => Task.WhenAll(Enumerable.Range(0, 3).Select(_ => BenchBrowser.ConnectAsync(broker, world.Time, CancellationToken.None))), Limit);
         var later = await Connect(world, broker);
@@ -225,13 +267,13 @@ public sealed class BenchStrategyTests
         Assert.Equal(1, world.Upstream.Requests);
     }
 
-    private static Task<RouteAnswer> Connect(BenchWorld world, IBenchStrategy strategy) =>
+    private static Task<RouteAnswer> Connect(BenchWorld world, IBenchRoute strategy) =>
         world.RunAsync(() => strategy.ConnectAsync(CancellationToken.None), Limit);
 
     private static DateTimeOffset[] Offsets(BenchWorld world, params double[] seconds) =>
         [.. seconds.Select(s => world.Origin + TimeSpan.FromMilliseconds(Math.Round(s * 1000)))];
 
-    private sealed class FixedAnswer(Func<RouteAnswer> answer) : IBenchStrategy
+    private sealed class FixedAnswer(Func<RouteAnswer> answer) : IBenchRoute
     {
         public string Name => "fixed";
 

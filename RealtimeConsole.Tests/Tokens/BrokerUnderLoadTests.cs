@@ -16,18 +16,21 @@ namespace RealtimeConsole.Tests.Tokens;
 /// </summary>
 public sealed class BrokerUnderLoadTests
 {
-    private static (ConsoleAppFactory App, StrictUpstream Upstream) Create(string mode, int requestsPerMinute, bool outOfQuota = false, string maxQueueWait = "00:00:02")
+    private static (ConsoleAppFactory App, StrictUpstream Upstream) Create(string mode, int requestsPerMinute, bool outOfQuota = false, string maxQueueWait = "00:00:02", int? guess = null)
     {
         var upstream = new StrictUpstream(requestsPerMinute, outOfQuota);
-        var app = new ConsoleAppFactory()
+        return (Instance(upstream, mode, guess ?? requestsPerMinute, maxQueueWait), upstream);
+    }
+
+    /// <summary>One console instance in front of <paramref name="upstream"/>, configured with a guess of the limit.</summary>
+    private static ConsoleAppFactory Instance(StrictUpstream upstream, string mode, int guess, string maxQueueWait = "00:00:02") =>
+        new ConsoleAppFactory()
             .WithSetting("Realtime:MaxQueueWait", maxQueueWait)
             .WithSetting("Realtime:BaseUrl", "http://upstream.test/v1")
             .WithSetting("Realtime:SecretMode", mode)
-            .WithSetting("Realtime:ClientSecretsPerMinute", requestsPerMinute.ToString(CultureInfo.InvariantCulture))
+            .WithSetting("Realtime:ClientSecretsPerMinute", guess.ToString(CultureInfo.InvariantCulture))
             .WithSetting("Realtime:DoorPermitsPerMinute", "100000")
             .WithServices(s => s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => upstream));
-        return (app, upstream);
-    }
 
     private static async Task<HttpResponseMessage[]> Burst(HttpClient client, int callers) =>
         await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => Task.Run(() => client.PostAsync("/api/realtime/client-secret", null))))
@@ -72,6 +75,61 @@ public sealed class BrokerUnderLoadTests
         Assert.DoesNotContain(responses, r => (int)r.StatusCode >= 500);
         Assert.Equal(0, upstream.RateLimited);
         Assert.Equal(served, upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData(60)] // configured 3× the real limit
+    [InlineData(7)]  // configured a third of it
+    public async Task From_a_cold_start_whatever_the_guess_60_callers_against_20_rpm_cause_no_upstream_429(int guess)
+    {
+        var (app, upstream) = Create("PerSession", 20, guess: guess);
+        using var _ = app;
+
+        var started = Stopwatch.GetTimestamp();
+        var responses = await Burst(app.CreateClient(), 60);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        var served = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
+        Assert.InRange(served, 20, 20 + (int)Math.Ceiling(elapsed.TotalSeconds / 3));
+        Assert.Equal(0, upstream.RateLimited);
+        Assert.Equal(served, upstream.Requests);
+        var refused = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.Equal(60 - served, refused.Count);
+        foreach (var r in refused)
+        {
+            var error = await BrokerEndpointTests.AssertError(r, HttpStatusCode.TooManyRequests, "rate_limited");
+            var message = error.GetProperty("message").GetString()!;
+            // The refusal names the limit upstream enforces, not the configured guess.
+            Assert.True(message.Contains("20/min, learned from upstream", StringComparison.Ordinal) || message.Contains("finding out upstream's limit", StringComparison.Ordinal), message);
+            Assert.InRange(r.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(120));
+        }
+    }
+
+    [Fact]
+    public async Task Two_instances_with_different_guesses_each_learn_the_organizations_real_limit()
+    {
+        var upstream = new StrictUpstream(20, outOfQuota: false);
+        using var high = Instance(upstream, "PerSession", guess: 60);
+        using var low = Instance(upstream, "PerSession", guess: 7);
+        var clients = new[] { high.CreateClient(), low.CreateClient() };
+
+        for (var i = 0; i < 10; i++)
+        {
+            var response = await clients[i % 2].PostAsync("/api/realtime/client-secret", null);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        foreach (var client in clients)
+        {
+            using var telemetry = JsonDocument.Parse(await client.GetStringAsync("/api/telemetry"));
+            var secrets = telemetry.RootElement.GetProperty("resources").EnumerateArray().Single(r => r.GetProperty("resource").GetString() == "client_secrets");
+            Assert.Equal(20, secrets.GetProperty("budget_per_minute").GetInt32());
+            Assert.Equal("upstream", secrets.GetProperty("budget_limit_source").GetString());
+            // Each budget follows the organization's remaining, including what the other instance spent.
+            Assert.InRange(secrets.GetProperty("budget_available").GetInt64(), 10, 11);
+        }
+
+        Assert.Equal(0, upstream.RateLimited);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RealtimeConsole.Upstream;
 
@@ -54,7 +55,8 @@ public sealed class UpstreamEndpointTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var options = new RealtimeOptions();
         configuration.GetSection(RealtimeOptions.Section).Bind(options);
-        return new UpstreamEndpoint(configuration, Options.Create(options), new ListeningServer(listening));
+        var services = new ServiceCollection().AddSingleton<IServer>(new ListeningServer(listening)).BuildServiceProvider();
+        return new UpstreamEndpoint(configuration, Options.Create(options), services);
     }
 
     private sealed class ListeningServer : IServer

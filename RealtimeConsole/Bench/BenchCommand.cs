@@ -7,8 +7,8 @@ using RealtimeConsole.Simulator.Media;
 namespace RealtimeConsole.Bench;
 
 /// <summary>
-/// <c>dotnet run -c Release --project RealtimeConsole -- bench [--scenario burst|steady|storm|quota|shared-org|all] [--json FILE]
-/// [--strategies seed,broker] [--steady-minutes 10] [--quota 60] [--real-time]</c>; <c>bench throughput</c> is the broker's loopback
+/// <c>dotnet run -c Release --project RealtimeConsole -- bench [--scenario burst|steady|storm|quota|shared-org|unknown-limit|unknown-limit-low|all]
+/// [--json FILE] [--strategies seed,broker] [--instances 1,2,4,8] [--steady-minutes 10] [--quota 60] [--real-time]</c>; <c>bench throughput</c> is the broker's loopback
 /// throughput; <c>bench simulator</c> and <c>bench media</c> are the simulator's own benches.
 /// </summary>
 public static class BenchCommand
@@ -32,43 +32,53 @@ public static class BenchCommand
             return await Simulator.Media.MediaPeerBench.RunAsync(args[1..]);
         }
 
-        if (!TryParse(args, out var scenarios, out var strategies, out var jsonFile, out var demand, out var error))
+        if (!TryParse(args, out var scenarios, out var strategies, out var jsonFile, out var demand, out var instanceCounts, out var error))
         {
             Console.Error.WriteLine(error);
-            Console.Error.WriteLine("usage: bench [--scenario burst|steady|storm|quota|shared-org|all] [--json FILE] [--strategies seed,sdk-default,standard-resilience,cookbook,broker] [--steady-minutes 1..10] [--quota 2..600] [--real-time]");
+            Console.Error.WriteLine($"usage: bench [--scenario {string.Join('|', BenchScenario.Names)}|all] [--json FILE] [--strategies {string.Join(',', BenchStrategies.Names)}] [--instances 1,2,4,8] [--steady-minutes 1..10] [--quota 3..600] [--real-time]");
             Console.Error.WriteLine("       bench simulator [...] | bench throughput [...] | bench media [...]");
             return 2;
         }
 
         Console.WriteLine(demand.Describe());
-        var results = new List<(BenchScenario Scenario, Dictionary<string, StrategyFigures> Figures)>();
+        Console.WriteLine("A connect is the whole path: a client secret and the browser's offer posted upstream with it, or (broker) the offer exchanged server-side; "
+            + $"then {BenchScenario.ResponsesPerSession} responses per session. Each strategy gets one cache (and the broker one budget) per instance.");
+        var results = new List<(BenchScenario Scenario, int Instances, Dictionary<string, StrategyFigures> Figures)>();
         var allMet = true;
         foreach (var name in scenarios)
         {
             var scenario = demand.Scenario(name);
-            var figures = new Dictionary<string, StrategyFigures>();
-            foreach (var strategy in strategies)
+            foreach (var instances in instanceCounts)
             {
-                figures[strategy] = await BenchRunner.RunAsync(scenario, strategy, demand.RealTime);
-            }
-
-            results.Add((scenario, figures));
-            Console.WriteLine(BenchReport.Table(scenario, figures));
-            if (figures.TryGetValue("broker", out var broker))
-            {
-                foreach (var (goal, met) in BenchReport.Goals(scenario, broker))
+                var figures = new Dictionary<string, StrategyFigures>();
+                foreach (var strategy in strategies)
                 {
-                    Console.WriteLine($"  broker goal: {goal}: {(met ? "met" : "NOT MET")}");
-                    allMet &= met;
+                    figures[strategy] = await BenchRunner.RunAsync(scenario, strategy, demand.RealTime, instances);
                 }
-            }
 
-            Console.WriteLine();
+                results.Add((scenario, instances, figures));
+                Console.WriteLine(BenchReport.Table(scenario, figures, instances));
+                if (instances == 1 && figures.TryGetValue("broker", out var broker))
+                {
+                    foreach (var (goal, met) in BenchReport.Goals(scenario, broker))
+                    {
+                        Console.WriteLine($"  broker goal: {goal}: {(met ? "met" : "NOT MET")}");
+                        allMet &= met;
+                    }
+                }
+
+                Console.WriteLine();
+            }
+        }
+
+        if (instanceCounts.Length > 1)
+        {
+            Console.WriteLine(BenchReport.WasteByInstances(results.Select(r => (r.Scenario.Name, r.Instances, r.Figures)).ToList()));
         }
 
         if (jsonFile is not null)
         {
-            var documents = results.Select(r => BenchReport.ToJson(r.Scenario, r.Figures)).ToArray();
+            var documents = results.Select(r => BenchReport.ToJson(r.Scenario, r.Figures, r.Instances)).ToArray();
             JsonNode root = documents.Length == 1 && scenarios.Length == 1 && !args.Contains("all") ? documents[0] : new JsonArray(documents);
             await File.WriteAllTextAsync(jsonFile, root.ToJsonString(Json));
             Console.WriteLine($"wrote {jsonFile}");
@@ -77,10 +87,11 @@ public static class BenchCommand
         return allMet ? 0 : 1;
     }
 
-    private static bool TryParse(string[] args, out string[] scenarios, out string[] strategies, out string? jsonFile, out BenchDemand demand, out string error)
+    private static bool TryParse(string[] args, out string[] scenarios, out string[] strategies, out string? jsonFile, out BenchDemand demand, out int[] instances, out string error)
     {
         scenarios = ["burst"];
         strategies = BenchStrategies.Names;
+        instances = [1];
         jsonFile = null;
         demand = new BenchDemand(args.Contains(BenchDemand.RealTimeFlag));
         error = "";
@@ -104,7 +115,10 @@ public static class BenchCommand
                 case "--steady-minutes" when int.TryParse(value, CultureInfo.InvariantCulture, out var minutes) && minutes is >= 1 and <= 10:
                     demand = demand with { Minutes = minutes };
                     break;
-                case "--quota" when int.TryParse(value, CultureInfo.InvariantCulture, out var quota) && quota is >= 2 and <= 600:
+                case "--instances" when value is not null && value.Split(',').All(n => int.TryParse(n, CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 16):
+                    instances = [.. value.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).Distinct().Order()];
+                    break;
+                case "--quota" when int.TryParse(value, CultureInfo.InvariantCulture, out var quota) && quota is >= 3 and <= 600:
                     demand = demand with { QuotaPerMinute = quota };
                     break;
                 case BenchDemand.RealTimeFlag:
@@ -124,20 +138,23 @@ public static class BenchCommand
 /// <summary>The table, the JSON document and the broker's goals for one scenario.</summary>
 public static class BenchReport
 {
-    public static string Table(BenchScenario scenario, IReadOnlyDictionary<string, StrategyFigures> figures)
+    public static string Table(BenchScenario scenario, IReadOnlyDictionary<string, StrategyFigures> figures, int instances = 1)
     {
-        var header = new[] { "strategy", "served", "5xx", "refused+RA", "waiting/other", "upstream", "429", "quotaUtil", "mints", "p50 ms", "p99 ms", "recovery s" };
+        var header = new[] { "strategy", "served", "5xx", "refused+RA", "waiting/other", "upstream", "429", "wasted", "quotaUtil", "mints", "calls", "resp429", "p50 ms", "p99 ms", "recovery s" };
         var rows = figures.Select(f => new[]
         {
             f.Key, N(f.Value.UsersServed), N(f.Value.UserErrors5xx), N(f.Value.UserRefusedWithRetryAfter), N(f.Value.UsersOtherwiseFailed),
-            N(f.Value.UpstreamRequests), N(f.Value.Upstream429), f.Value.QuotaUtilization.ToString("P1", CultureInfo.InvariantCulture), N(f.Value.Mints),
+            N(f.Value.UpstreamRequests), N(f.Value.Upstream429), N(f.Value.WastedUpstreamRequests), f.Value.QuotaUtilization.ToString("P1", CultureInfo.InvariantCulture),
+            N(f.Value.Mints), N(f.Value.Calls), N(f.Value.Responses429),
             f.Value.P50ConnectMs.ToString("0", CultureInfo.InvariantCulture), f.Value.P99ConnectMs.ToString("0", CultureInfo.InvariantCulture),
             f.Value.RecoverySeconds?.ToString("0.##", CultureInfo.InvariantCulture) ?? (scenario.Storm is null ? "-" : "never"),
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         var lines = new List<string>
         {
-            $"scenario {scenario.Name}: {scenario.Description} · {scenario.Arrivals.Count} users · quota {scenario.QuotaPerMinute}/min · upstream {BenchWorld.UpstreamLatency.TotalMilliseconds:0} ms",
+            $"scenario {scenario.Name}: {scenario.Description} · {scenario.Arrivals.Count} users · quota {scenario.QuotaPerMinute}/min"
+                + (scenario.ConfiguredPerMinute == scenario.QuotaPerMinute ? "" : $" (configured guess {scenario.ConfiguredPerMinute}/min)")
+                + $" · {instances} instance{(instances == 1 ? "" : "s")} · upstream {BenchWorld.UpstreamLatency.TotalMilliseconds:0} ms",
             Row(header, widths),
             string.Join("-+-", widths.Select(w => new string('-', w))),
         };
@@ -150,7 +167,7 @@ public static class BenchReport
         static string Row(string[] cells, int[] widths) => string.Join(" | ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i])));
     }
 
-    public static JsonObject ToJson(BenchScenario scenario, IReadOnlyDictionary<string, StrategyFigures> figures)
+    public static JsonObject ToJson(BenchScenario scenario, IReadOnlyDictionary<string, StrategyFigures> figures, int instances = 1)
     {
         var strategies = new JsonObject();
         foreach (var (name, f) in figures)
@@ -158,14 +175,33 @@ public static class BenchReport
             strategies[name] = JsonSerializer.SerializeToNode(f, new JsonSerializerOptions(JsonSerializerDefaults.Web));
         }
 
-        return new JsonObject { ["scenario"] = scenario.Name, ["strategies"] = strategies };
+        return new JsonObject { ["scenario"] = scenario.Name, ["instances"] = instances, ["strategies"] = strategies };
+    }
+
+    /// <summary>Upstream 429s and wasted requests per strategy as instances are added: the gap one shared store closes.</summary>
+    public static string WasteByInstances(IReadOnlyList<(string Scenario, int Instances, Dictionary<string, StrategyFigures> Figures)> runs)
+    {
+        var lines = new List<string> { "upstream 429s / wasted upstream requests, by instances:" };
+        foreach (var scenario in runs.GroupBy(r => r.Scenario))
+        {
+            var counts = scenario.Select(r => r.Instances).ToArray();
+            lines.Add($"  {scenario.Key}: " + string.Join("  ", counts.Select(c => $"{c}×".PadLeft(4))));
+            foreach (var strategy in scenario.First().Figures.Keys)
+            {
+                var cells = scenario.Select(r => r.Figures.TryGetValue(strategy, out var f) ? $"{f.Upstream429}/{f.WastedUpstreamRequests}" : "-");
+                lines.Add($"    {strategy,-20} " + string.Join("  ", cells.Select(c => c.PadLeft(9))));
+            }
+        }
+
+        return string.Join(Environment.NewLine, lines);
     }
 
     /// <summary>The issue's goals for the broker that apply to <paramref name="scenario"/>.</summary>
     public static IEnumerable<(string Goal, bool Met)> Goals(BenchScenario scenario, StrategyFigures broker)
     {
-        if (scenario.Name is "burst" or "steady" or "shared-org")
+        if (scenario.Storm is null && scenario.QuotaFault is null)
         {
+            // Storms and insufficient_quota are 429s upstream sends whatever we do; everywhere else none may come back.
             yield return ("zero upstream 429s", broker.Upstream429 == 0);
         }
 

@@ -20,7 +20,17 @@ public sealed record StrategyFigures(
     double? RecoverySeconds,
     int UsersOtherwiseFailed,
     int UpstreamRequestsUnderQuotaError,
-    [property: System.Text.Json.Serialization.JsonIgnore] int SettleTimeouts = 0);
+    [property: System.Text.Json.Serialization.JsonIgnore] int SettleTimeouts = 0)
+{
+    /// <summary>Sessions opened upstream (<c>/v1/realtime/calls</c> answered 201), by the server or by browsers.</summary>
+    public int Calls { get; init; }
+
+    /// <summary>Responses inside sessions refused by the organization's responses limit.</summary>
+    public int Responses429 { get; init; }
+
+    /// <summary>Upstream requests that did not lead to a served user: the quota this strategy burned for nothing.</summary>
+    public int WastedUpstreamRequests { get; init; }
+}
 
 /// <summary>
 /// Runs one strategy on one scenario: arrivals, faults and the other consumer fired on the world's clock in
@@ -40,20 +50,22 @@ public static class BenchRunner
         public TimeSpan? FinishedAt { get; set; }
     }
 
-    public static async Task<StrategyFigures> RunAsync(BenchScenario scenario, string strategyName, bool realTime = false)
+    /// <summary>Runs <paramref name="strategyName"/> on <paramref name="instances"/> server instances (users spread round-robin), each with its own cache.</summary>
+    public static async Task<StrategyFigures> RunAsync(BenchScenario scenario, string strategyName, bool realTime = false, int instances = 1)
     {
-        await using var world = await BenchWorld.StartAsync(scenario.QuotaPerMinute, realTime);
-        var strategy = BenchStrategies.Create(strategyName, world);
+        await using var world = await BenchWorld.StartAsync(scenario.QuotaPerMinute, realTime, guessPerMinute: scenario.ConfiguredPerMinute);
+        var strategy = BenchStrategies.Find(strategyName);
+        var routes = Enumerable.Range(0, instances).Select(i => strategy.CreateRoute(world, i)).ToArray();
         // Settling blocks: the driver runs on its own thread, outside the world.
-        var users = await Task.Factory.StartNew(() => DriveAsync(scenario, world, strategy), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        var users = await Task.Factory.StartNew(() => DriveAsync(scenario, world, routes), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         return Figures(scenario, world, users);
     }
 
-    private static async Task<List<UserRun>> DriveAsync(BenchScenario scenario, BenchWorld world, IBenchStrategy strategy)
+    private static async Task<List<UserRun>> DriveAsync(BenchScenario scenario, BenchWorld world, IBenchRoute[] routes)
     {
         var users = new List<UserRun>(scenario.Arrivals.Count);
         var faults = new Queue<ScheduledFault>(scenario.Faults.OrderBy(f => f.At));
-        var other = new List<Task>();
+        var other = new System.Collections.Concurrent.ConcurrentQueue<Task>();
         var nextOther = TimeSpan.Zero;
         var next = 0;
         var end = scenario.LastArrival + BenchScenario.Tail;
@@ -62,22 +74,33 @@ public static class BenchRunner
             while (faults.TryPeek(out var fault) && fault.At <= now)
             {
                 faults.Dequeue();
-                world.Faults.Activate(fault.Kind, fault.Duration, SimulatorResource.ClientSecrets);
+                // Faults are the organization's: they hit client secrets and calls alike.
+                world.Faults.Activate(fault.Kind, fault.Duration);
             }
 
             if (scenario.OtherConsumerInterval is { } interval && now >= nextOther && now <= scenario.LastArrival)
             {
                 nextOther += interval;
-                other.Add(world.Activity.Start(async () => (await world.OtherConsumer.SendAsync(world.NewMintRequest())).Dispose()));
+                other.Enqueue(world.Activity.Start(async () =>
+                {
+                    (await world.OtherConsumer.SendAsync(world.NewMintRequest())).Dispose();
+                    (await world.OtherConsumer.SendAsync(world.NewServerCallRequest())).Dispose();
+                }));
             }
 
             while (next < scenario.Arrivals.Count && scenario.Arrivals[next] <= now)
             {
                 var user = new UserRun { ArrivedAt = world.Elapsed };
+                var route = routes[next % routes.Length];
                 user.Connect = world.Activity.Start(async () =>
                 {
-                    var answer = await BenchBrowser.ConnectAsync(strategy, world.Time, CancellationToken.None);
+                    var answer = await BenchBrowser.ConnectAsync(route, world.Time, CancellationToken.None, world);
                     user.FinishedAt = world.Elapsed;
+                    if (answer.Status == 200)
+                    {
+                        other.Enqueue(world.Activity.Start(() => TalkAsync(world)));
+                    }
+
                     return answer;
                 });
                 users.Add(user);
@@ -85,7 +108,7 @@ public static class BenchRunner
             }
 
             world.Settle();
-            if (next == scenario.Arrivals.Count && users.TrueForAll(u => u.Connect!.IsCompleted) && other.TrueForAll(t => t.IsCompleted))
+            if (next == scenario.Arrivals.Count && users.TrueForAll(u => u.Connect!.IsCompleted) && other.All(t => t.IsCompleted))
             {
                 break;
             }
@@ -94,6 +117,18 @@ public static class BenchRunner
         }
 
         return users;
+    }
+
+    /// <summary>A connected session's voice turns: each response counts against the organization's responses limit.</summary>
+    private static async Task<bool> TalkAsync(BenchWorld world)
+    {
+        for (var turn = 0; turn < BenchScenario.ResponsesPerSession; turn++)
+        {
+            await Task.Delay(BenchScenario.ResponseGap, world.Time);
+            world.TryResponse();
+        }
+
+        return true;
     }
 
     private static StrategyFigures Figures(BenchScenario scenario, BenchWorld world, List<UserRun> users)
@@ -128,7 +163,12 @@ public static class BenchRunner
             recovery,
             users.Count - served.Count - errors - refused,
             underQuotaError,
-            world.Activity.SettleTimeouts);
+            world.Activity.SettleTimeouts)
+        {
+            Calls = world.Upstream.Calls,
+            Responses429 = world.ResponsesRefused,
+            WastedUpstreamRequests = Math.Max(0, world.Upstream.Requests - world.Upstream.Ok - served.Count),
+        };
     }
 
     private static double Percentile(List<double> sorted, double p) =>

@@ -5,17 +5,32 @@ namespace RealtimeConsole.Bench;
 /// <summary>A fault switched on at <see cref="At"/> for <see cref="Duration"/> (simulated time from the start).</summary>
 public sealed record ScheduledFault(TimeSpan At, SimulatorFaultKind Kind, TimeSpan Duration);
 
-/// <summary>The demand every strategy faces: arrival offsets, upstream faults, and another consumer of the same organization.</summary>
+/// <summary>
+/// The demand every strategy faces: arrival offsets, upstream faults, and another consumer of the same organization.
+/// <see cref="QuotaPerMinute"/> is the organization's real limit per resource (client secrets and calls alike);
+/// <see cref="GuessPerMinute"/> is what the strategies were configured with (the same, except in the unknown-limit scenarios).
+/// </summary>
 public sealed record BenchScenario(string Name, string Description, int QuotaPerMinute, IReadOnlyList<TimeSpan> Arrivals, IReadOnlyList<ScheduledFault> Faults, TimeSpan? OtherConsumerInterval)
 {
     public const int DefaultQuotaPerMinute = 60;
+
+    /// <summary>Responses each connected session asks for (voice turns), counted against the organization's responses limit.</summary>
+    public const int ResponsesPerSession = 2;
+
+    /// <summary>The time between a session's responses.</summary>
+    public static readonly TimeSpan ResponseGap = TimeSpan.FromSeconds(10);
+
+    public int GuessPerMinute { get; init; } = -1;
+
+    /// <summary>The configured guess the strategies start from.</summary>
+    public int ConfiguredPerMinute => GuessPerMinute > 0 ? GuessPerMinute : QuotaPerMinute;
 
     /// <summary>The simulated runs' lengths: steady, storm and shared-org 10 min; quota 12 min (past the broker's 10 min secret).</summary>
     public static readonly TimeSpan DefaultSteadyLength = TimeSpan.FromMinutes(10);
 
     public static readonly TimeSpan DefaultQuotaLength = TimeSpan.FromMinutes(12);
 
-    public static readonly string[] Names = ["burst", "steady", "storm", "quota", "shared-org"];
+    public static readonly string[] Names = ["burst", "steady", "storm", "quota", "shared-org", "unknown-limit", "unknown-limit-low"];
 
     /// <summary>How far the clock runs past the last arrival for late retries to finish.</summary>
     public static readonly TimeSpan Tail = TimeSpan.FromSeconds(120);
@@ -46,6 +61,12 @@ public sealed record BenchScenario(string Name, string Description, int QuotaPer
         "steady" => new(name, $"0.8× quota arrivals for {Minutes(steadyLength)} min", quotaPerMinute, Steady(steadyLength, quotaPerMinute), [], null),
         "storm" => new(name, $"steady for {Minutes(steadyLength)} min, upstream forcing 429s for 20 s in the middle", quotaPerMinute, Steady(steadyLength, quotaPerMinute),
             [new ScheduledFault(steadyLength / 2 - TimeSpan.FromSeconds(10), SimulatorFaultKind.RateLimitStorm, TimeSpan.FromSeconds(20))], null),
+        // Configured 60 where the organization's real limit is 20 (a third): 1.5× the real limit arrives.
+        "unknown-limit" => new(name, $"guess {quotaPerMinute}/min, real limit {Third(quotaPerMinute)}/min; 1.5× the real limit arrives for {Minutes(steadyLength)} min", Third(quotaPerMinute),
+            Steady(steadyLength, Third(quotaPerMinute), 1.5), [], null) { GuessPerMinute = quotaPerMinute },
+        // The reverse: configured a third of the real limit.
+        "unknown-limit-low" => new(name, $"guess {Third(quotaPerMinute)}/min, real limit {quotaPerMinute}/min; 1.5× the real limit arrives for {Minutes(steadyLength)} min", quotaPerMinute,
+            Steady(steadyLength, quotaPerMinute, 1.5), [], null) { GuessPerMinute = Third(quotaPerMinute) },
         "quota" => new(name, $"0.8× quota arrivals for {Minutes(quotaLength)} min, insufficient_quota from the 30th second", quotaPerMinute, Steady(quotaLength, quotaPerMinute),
             [new ScheduledFault(TimeSpan.FromSeconds(30), SimulatorFaultKind.InsufficientQuota, TimeSpan.FromHours(1))], null),
         "shared-org" => new(name, $"steady for {Minutes(steadyLength)} min while another consumer of the organization uses half the quota", quotaPerMinute,
@@ -58,9 +79,11 @@ public sealed record BenchScenario(string Name, string Description, int QuotaPer
     private static TimeSpan[] Spread(int users, TimeSpan within) =>
         Enumerable.Range(0, users).Select(i => within * i / users).ToArray();
 
-    private static TimeSpan[] Steady(TimeSpan length, int quotaPerMinute)
+    private static int Third(int quotaPerMinute) => Math.Max(1, quotaPerMinute / 3);
+
+    private static TimeSpan[] Steady(TimeSpan length, int quotaPerMinute, double share = 0.8)
     {
-        var gap = TimeSpan.FromMinutes(1) / (0.8 * quotaPerMinute);
+        var gap = TimeSpan.FromMinutes(1) / (share * quotaPerMinute);
         return Enumerable.Range(0, (int)(length / gap)).Select(i => gap * i).ToArray();
     }
 }

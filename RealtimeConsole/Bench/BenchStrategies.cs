@@ -6,42 +6,64 @@ using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Bench;
 
-/// <summary>What the app's connect route answered one browser request: 200, or a status with an optional Retry-After.</summary>
-public readonly record struct RouteAnswer(int Status, TimeSpan? RetryAfter)
+/// <summary>
+/// What the app's connect route answered one browser request: 200, or a status with an optional Retry-After. A route that
+/// hands out a client secret returns it in <see cref="Secret"/>: the browser then posts its SDP offer upstream with it.
+/// </summary>
+public readonly record struct RouteAnswer(int Status, TimeSpan? RetryAfter, string? Secret = null)
 {
     public static readonly RouteAnswer Served = new(200, null);
 
     public static readonly RouteAnswer ServerError = new(500, null);
+
+    public static RouteAnswer WithSecret(string secret) => new(200, null, secret);
 }
 
-/// <summary>The server side of one strategy: the route a browser calls to get a client secret.</summary>
-public interface IBenchStrategy
+/// <summary>One server instance's connect route: a client secret, or the whole SDP exchange done server-side.</summary>
+public interface IBenchRoute
 {
     string Name { get; }
 
     Task<RouteAnswer> ConnectAsync(CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A way to build the connect route, compared by the bench. Adding a strategy is one class deriving from this: the
+/// bench finds every concrete subclass in this assembly and orders them by <see cref="Order"/>.
+/// </summary>
+public abstract class BenchStrategy
+{
+    public abstract string Name { get; }
+
+    /// <summary>Where the strategy sits in tables and in the default list.</summary>
+    public abstract int Order { get; }
+
+    /// <summary>The route of one server instance: each instance has its own cache (and, for the broker, its own budget).</summary>
+    public abstract IBenchRoute CreateRoute(BenchWorld world, int instance);
+}
+
 public static class BenchStrategies
 {
-    public static readonly string[] Names = ["seed", "sdk-default", "standard-resilience", "cookbook", "broker"];
+    public static readonly IReadOnlyList<BenchStrategy> All = typeof(BenchStrategy).Assembly.GetTypes()
+        .Where(t => t.IsSubclassOf(typeof(BenchStrategy)) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) is not null)
+        .Select(t => (BenchStrategy)Activator.CreateInstance(t)!)
+        .OrderBy(s => s.Order)
+        .ToArray();
 
-    public static IBenchStrategy Create(string name, BenchWorld world) => name switch
-    {
-        "seed" => new SeedRoute(world, Client(world.Upstream)),
-        "sdk-default" => new SeedRoute(world, Client(new SdkDefaultRetryHandler(world.Time) { InnerHandler = world.Upstream }), name),
-        "standard-resilience" => new SeedRoute(world, StandardResilienceClient(world), name),
-        "cookbook" => new SeedRoute(world, Client(new CookbookHandler(world.Time, world.QuotaPerMinute) { InnerHandler = world.Upstream }), name),
-        "broker" => new BrokerRoute(world.Services.GetRequiredService<ClientSecretBroker>()),
-        _ => throw new ArgumentException($"Unknown strategy '{name}'. Use one of: {string.Join(", ", Names)}.", nameof(name)),
-    };
+    public static readonly string[] Names = [.. All.Select(s => s.Name)];
+
+    public static BenchStrategy Find(string name) =>
+        All.FirstOrDefault(s => s.Name == name) ?? throw new ArgumentException($"Unknown strategy '{name}'. Use one of: {string.Join(", ", Names)}.", nameof(name));
+
+    /// <summary>The route of instance 0 of strategy <paramref name="name"/>.</summary>
+    public static IBenchRoute Create(string name, BenchWorld world) => Find(name).CreateRoute(world, 0);
 
     // HttpClient's own 100 s timeout runs on the wall clock: in simulated time it would cut requests off at random
     // (a cookbook request queued through its 15 s pause turned into a 500). The seed's fetch has no timeout either.
-    private static HttpClient Client(HttpMessageHandler handler) => new(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+    internal static HttpClient Client(HttpMessageHandler handler) => new(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
 
     /// <summary>The real <c>AddStandardResilienceHandler()</c> with its defaults; Polly takes the world's clock from DI.</summary>
-    private static HttpClient StandardResilienceClient(BenchWorld world)
+    internal static HttpClient StandardResilienceClient(BenchWorld world)
     {
         var services = new ServiceCollection();
         services.AddSingleton(world.Time);
@@ -55,12 +77,78 @@ public static class BenchStrategies
     }
 }
 
+/// <summary>The forum post's route as posted: see <see cref="SeedRoute"/>.</summary>
+public sealed class SeedStrategy : BenchStrategy
+{
+    public override string Name => "seed";
+
+    public override int Order => 10;
+
+    public override IBenchRoute CreateRoute(BenchWorld world, int instance) => new SeedRoute(world, BenchStrategies.Client(world.Upstream));
+}
+
+/// <summary>The seed's caching with the OpenAI .NET SDK's default retries underneath.</summary>
+public sealed class SdkDefaultStrategy : BenchStrategy
+{
+    public override string Name => "sdk-default";
+
+    public override int Order => 20;
+
+    public override IBenchRoute CreateRoute(BenchWorld world, int instance) =>
+        new SeedRoute(world, BenchStrategies.Client(new SdkDefaultRetryHandler(world.Time) { InnerHandler = world.Upstream }), Name);
+}
+
+/// <summary>The seed's caching with <c>AddStandardResilienceHandler()</c> underneath.</summary>
+public sealed class StandardResilienceStrategy : BenchStrategy
+{
+    public override string Name => "standard-resilience";
+
+    public override int Order => 30;
+
+    public override IBenchRoute CreateRoute(BenchWorld world, int instance) => new SeedRoute(world, BenchStrategies.StandardResilienceClient(world), Name);
+}
+
+/// <summary>The seed's caching with the OpenAI cookbook's throttling underneath.</summary>
+public sealed class CookbookStrategy : BenchStrategy
+{
+    public override string Name => "cookbook";
+
+    public override int Order => 40;
+
+    public override IBenchRoute CreateRoute(BenchWorld world, int instance) =>
+        new SeedRoute(world, BenchStrategies.Client(new CookbookHandler(world.Time, world.GuessPerMinute) { InnerHandler = world.Upstream }), Name);
+}
+
+/// <summary>
+/// This project's broker as the README recommends it for budget safety: the server exchanges the SDP offer through
+/// <c>/v1/realtime/calls</c> with the key, so every request that counts against the organization goes through the
+/// instance's budget. One broker (one budget, learned from upstream's headers) per instance.
+/// </summary>
+public sealed class BrokerStrategy : BenchStrategy
+{
+    public override string Name => "broker";
+
+    public override int Order => 50;
+
+    public override IBenchRoute CreateRoute(BenchWorld world, int instance) => new BrokerCallRoute(world.BrokerInstance(instance), Name);
+}
+
+/// <summary>The broker handing out its Shared-mode secret; the browser then posts its offer upstream itself (unbudgeted).</summary>
+public sealed class BrokerDirectStrategy : BenchStrategy
+{
+    public override string Name => "broker-direct";
+
+    public override int Order => 60;
+
+    public override IBenchRoute CreateRoute(BenchWorld world, int instance) => new BrokerSecretRoute(world.BrokerInstance(instance).GetRequiredService<ClientSecretBroker>(), Name);
+}
+
 /// <summary>
 /// The forum post's route, ported: a module-level secret cached 55 s from the local clock when the mint was started,
 /// refreshed 5 s early, no single-flight (every caller that finds it stale mints), any upstream error becomes a 500.
 /// The other seed-based strategies put their retry stack into <paramref name="upstream"/> and keep this caching.
 /// </summary>
-public sealed class SeedRoute(BenchWorld world, HttpClient upstream, string name = "seed") : IBenchStrategy
+public sealed class SeedRoute(BenchWorld world, HttpClient upstream, string name = "seed") : IBenchRoute
 {
     private static readonly TimeSpan Validity = TimeSpan.FromSeconds(55);
     private static readonly TimeSpan RefreshThreshold = TimeSpan.FromSeconds(5);
@@ -74,8 +162,7 @@ public sealed class SeedRoute(BenchWorld world, HttpClient upstream, string name
     {
         try
         {
-            await GetEphemeralTokenAsync(cancellationToken);
-            return RouteAnswer.Served;
+            return RouteAnswer.WithSecret(await GetEphemeralTokenAsync(cancellationToken));
         }
         catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or TimeoutException or Polly.ExecutionRejectedException or OperationCanceledException)
         {
@@ -105,16 +192,37 @@ public sealed class SeedRoute(BenchWorld world, HttpClient upstream, string name
     }
 }
 
-/// <summary>This project's broker (Shared mode, from DI): refusals carry their status and Retry-After as the endpoint sends them.</summary>
-public sealed class BrokerRoute(ClientSecretBroker broker) : IBenchStrategy
+/// <summary>The broker's secret route (<c>/api/realtime/client-secret</c>): refusals carry their status and Retry-After as the endpoint sends them.</summary>
+public sealed class BrokerSecretRoute(ClientSecretBroker broker, string name = "broker-direct") : IBenchRoute
 {
-    public string Name => "broker";
+    public string Name => name;
 
     public async Task<RouteAnswer> ConnectAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await broker.GetSecretAsync(null, cancellationToken);
+            return RouteAnswer.WithSecret((await broker.GetSecretAsync(null, cancellationToken)).Secret.Value);
+        }
+        catch (UpstreamRefusal refusal)
+        {
+            return new RouteAnswer((int)refusal.Status, refusal.RetryAfter);
+        }
+    }
+}
+
+/// <summary>The broker's server-side SDP exchange (<c>/api/realtime/calls</c>) through the instance's gate and budget.</summary>
+public sealed class BrokerCallRoute(IServiceProvider instance, string name = "broker") : IBenchRoute
+{
+    private readonly RealtimeUpstreamClient _upstream = instance.GetRequiredService<RealtimeUpstreamClient>();
+    private readonly ClientSecretBroker _broker = instance.GetRequiredService<ClientSecretBroker>();
+
+    public string Name => name;
+
+    public async Task<RouteAnswer> ConnectAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _upstream.CreateCallAsync(BenchMediaPeer.Offer, _broker.DefaultSession, cancellationToken);
             return RouteAnswer.Served;
         }
         catch (UpstreamRefusal refusal)
@@ -252,23 +360,33 @@ public sealed class CookbookHandler(TimeProvider time, int requestsPerMinute) : 
     }
 }
 
-/// <summary>A browser connecting: on a 5xx without Retry-After it tries again after 1 s, up to 3 times (the seed's client).</summary>
+/// <summary>
+/// A browser connecting: it asks the route, and on a 5xx without Retry-After tries again after 1 s, up to 3 times (the
+/// seed's client). Given a secret, it then posts its SDP offer upstream with it, as the seed's page does (no retry).
+/// </summary>
 public static class BenchBrowser
 {
     public const int Retries = 3;
     public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
-    public static async Task<RouteAnswer> ConnectAsync(IBenchStrategy strategy, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<RouteAnswer> ConnectAsync(IBenchRoute route, TimeProvider time, CancellationToken cancellationToken, BenchWorld? world = null)
     {
         for (var retry = 0; ; retry++)
         {
-            var answer = await strategy.ConnectAsync(cancellationToken);
+            var answer = await route.ConnectAsync(cancellationToken);
             if (answer.Status < 500 || answer.RetryAfter is not null || retry >= Retries)
             {
-                return answer;
+                return answer is { Status: 200, Secret: { } secret } && world is not null ? await PostOfferAsync(world, secret, cancellationToken) : answer;
             }
 
             await Task.Delay(RetryDelay, time, cancellationToken);
         }
+    }
+
+    private static async Task<RouteAnswer> PostOfferAsync(BenchWorld world, string secret, CancellationToken cancellationToken)
+    {
+        using var response = await world.Browser.SendAsync(world.NewCallRequest(secret), cancellationToken);
+        // The page shows upstream's error; nothing in the seed's code reads upstream's retry-after.
+        return response.IsSuccessStatusCode ? RouteAnswer.Served : new RouteAnswer((int)response.StatusCode, null);
     }
 }

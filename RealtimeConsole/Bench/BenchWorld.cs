@@ -3,13 +3,15 @@ using System.Net;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.Simulator;
+using RealtimeConsole.Simulator.Media;
 using RealtimeConsole.Tokens;
 using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Bench;
 
 /// <summary>
-/// One strategy's run: a fresh simulator (and broker) with the upstream wire counted by <see cref="CountingUpstreamHandler"/>.
+/// One strategy's run: a fresh simulator with the upstream wire counted by <see cref="CountingUpstreamHandler"/>, and
+/// one broker per simulated server instance (<see cref="BrokerInstance"/>), each with its own cache and budget.
 /// Simulated (the default): an in-memory TestServer with every timer on one shared <see cref="FakeTimeProvider"/>, moved
 /// by <see cref="StepToAsync"/> once <see cref="Activity"/> has settled. Real time: the same app on Kestrel at 127.0.0.1:0
 /// on the system clock, strategies and broker reaching the simulator over loopback HTTP.
@@ -25,18 +27,30 @@ public sealed class BenchWorld : IAsyncDisposable
     public const string ApiKey = "sk-sim-bench";
     public const string MintBody = """{"expires_after":{"anchor":"created_at","seconds":600},"session":{"type":"realtime","model":"gpt-realtime","instructions":"Bench."}}""";
 
+    private const string OtherSessionJson = "{\"type\":\"realtime\",\"model\":\"gpt-realtime\",\"instructions\":\"Bench.\"}";
+
     private readonly WebApplication _app;
     private readonly FakeTimeProvider? _fake;
+    private readonly Uri _simulatorBase;
+    private readonly Dictionary<int, ServiceProvider> _brokers = [];
+    private readonly SimulatorRateLimiter _organization;
+    private int _responsesRefused;
+    private int _responsesServed;
 
-    private BenchWorld(WebApplication app, TimeProvider time, FakeTimeProvider? fake, int quotaPerMinute, HttpMessageHandler wire, Uri simulatorBase)
+    private BenchWorld(WebApplication app, TimeProvider time, FakeTimeProvider? fake, int quotaPerMinute, int guessPerMinute, HttpMessageHandler wire, Uri simulatorBase)
     {
         _app = app;
         _fake = fake;
+        _simulatorBase = simulatorBase;
+        _organization = app.Services.GetRequiredService<SimulatorRateLimiter>();
         Time = time;
         Origin = time.GetUtcNow();
         QuotaPerMinute = quotaPerMinute;
+        GuessPerMinute = guessPerMinute;
         ClientSecretsUri = new Uri(simulatorBase, "realtime/client_secrets");
+        CallsUri = new Uri(simulatorBase, "realtime/calls");
         Upstream = new CountingUpstreamHandler(wire, time);
+        Browser = new HttpClient(Upstream, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
         OtherConsumer = new HttpClient(new CountingUpstreamHandler(wire, time), disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
@@ -49,10 +63,25 @@ public sealed class BenchWorld : IAsyncDisposable
     /// <summary>Time since <see cref="Origin"/>.</summary>
     public TimeSpan Elapsed => Time.GetUtcNow() - Origin;
 
+    /// <summary>The organization's real limit per resource (client secrets and calls).</summary>
     public int QuotaPerMinute { get; }
+
+    /// <summary>The limit the strategies were configured with.</summary>
+    public int GuessPerMinute { get; }
 
     /// <summary>The simulator's <c>POST /v1/realtime/client_secrets</c>.</summary>
     public Uri ClientSecretsUri { get; }
+
+    /// <summary>The simulator's <c>POST /v1/realtime/calls</c>.</summary>
+    public Uri CallsUri { get; }
+
+    /// <summary>Browsers posting their offers upstream with a client secret, through the same counted wire (OpenAI counts them against the organization too).</summary>
+    public HttpClient Browser { get; }
+
+    /// <summary>Responses refused by the organization's responses limit (a session's turn answered with a rate-limit error).</summary>
+    public int ResponsesRefused => Volatile.Read(ref _responsesRefused);
+
+    public int ResponsesServed => Volatile.Read(ref _responsesServed);
 
     /// <summary>Work that belongs to the world: what the driver waits for before moving the fake clock.</summary>
     public SimulatedActivity Activity { get; } = new();
@@ -67,20 +96,19 @@ public sealed class BenchWorld : IAsyncDisposable
 
     public SimulatorFaults Faults => _app.Services.GetRequiredService<SimulatorFaults>();
 
-    public static async Task<BenchWorld> StartAsync(int quotaPerMinute, bool realTime = false, IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<BenchWorld> StartAsync(int quotaPerMinute, bool realTime = false, IReadOnlyDictionary<string, string?>? settings = null, int? guessPerMinute = null)
     {
         var fake = realTime ? null : new FakeTimeProvider(SimulatedStart) { AutoAdvanceAmount = TimeSpan.Zero };
         TimeProvider time = fake ?? TimeProvider.System;
         var rpm = quotaPerMinute.ToString(CultureInfo.InvariantCulture);
-        BenchWorld? world = null;
         var app = SimulatorHost.Build(
             [
                 "--Logging:LogLevel:Default=None",
                 "--urls=http://127.0.0.1:0",
                 "--Simulator:ApiKey=" + ApiKey,
                 "--Simulator:RequestsPerMinute:ClientSecrets=" + rpm,
-                "--Realtime:SecretMode=Shared",
-                "--Realtime:ClientSecretsPerMinute=" + rpm,
+                "--Simulator:RequestsPerMinute:Calls=" + rpm,
+                "--Simulator:RequestsPerMinute:Responses=" + (quotaPerMinute * BenchScenario.ResponsesPerSession).ToString(CultureInfo.InvariantCulture),
             ],
             builder =>
             {
@@ -96,16 +124,88 @@ public sealed class BenchWorld : IAsyncDisposable
                 }
 
                 builder.Services.AddSingleton(time);
-                // No Realtime:BaseUrl and no OPENAI_API_KEY: the broker calls this app's own simulator (over loopback in real time).
-                builder.AddClientSecretBroker();
-                // One counted wire for the whole run: the factory must never retire (and dispose) it.
-                builder.Services.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => world!.Upstream).SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+                builder.Services.AddSingleton<ISimulatorMediaPeer, BenchMediaPeer>();
             });
         await app.StartAsync();
         var simulatorBase = realTime ? new Uri(SimulatorHost.ListeningAddress(app), "simulator/v1/") : new Uri("http://localhost/simulator/v1/");
         HttpMessageHandler wire = realTime ? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) } : app.GetTestServer().CreateHandler();
-        world = new BenchWorld(app, time, fake, quotaPerMinute, wire, simulatorBase);
-        return world;
+        return new BenchWorld(app, time, fake, quotaPerMinute, guessPerMinute ?? quotaPerMinute, wire, simulatorBase);
+    }
+
+    /// <summary>
+    /// The broker of server instance <paramref name="instance"/> (created on first use): its own options, upstream gate,
+    /// budgets and secret cache, configured with <see cref="GuessPerMinute"/>, talking to the simulator through the counted wire.
+    /// </summary>
+    public IServiceProvider BrokerInstance(int instance)
+    {
+        lock (_brokers)
+        {
+            if (_brokers.TryGetValue(instance, out var existing))
+            {
+                return existing;
+            }
+
+            var guess = GuessPerMinute.ToString(CultureInfo.InvariantCulture);
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["OPENAI_API_KEY"] = ApiKey,
+                ["Realtime:BaseUrl"] = _simulatorBase.ToString(),
+                ["Realtime:SecretMode"] = "Shared",
+                ["Realtime:ClientSecretsPerMinute"] = guess,
+                ["Realtime:CallsPerMinute"] = guess,
+                ["Realtime:Instructions"] = "Bench.",
+            }).Build();
+            var services = new ServiceCollection();
+            services.AddSingleton<IConfiguration>(configuration);
+            services.AddSingleton(Time);
+            services.AddLogging();
+            services.AddMetrics();
+            services.AddBrokerCore();
+            // One counted wire for the whole run: the factory must never retire (and dispose) it.
+            services.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => Upstream).SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            var provider = services.BuildServiceProvider();
+            _brokers[instance] = provider;
+            return provider;
+        }
+    }
+
+    /// <summary>A browser's offer posted upstream with a client secret, as the seed's page does.</summary>
+    public HttpRequestMessage NewCallRequest(string secret)
+    {
+        var content = new StringContent(BenchMediaPeer.Offer, System.Text.Encoding.UTF8);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/sdp");
+        var request = new HttpRequestMessage(HttpMethod.Post, CallsUri) { Content = content };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+        return request;
+    }
+
+    /// <summary>Another app of the organization opening a session server-side with the key (one calls request).</summary>
+    public HttpRequestMessage NewServerCallRequest()
+    {
+        var sdp = new StringContent(BenchMediaPeer.Offer, System.Text.Encoding.UTF8);
+        sdp.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/sdp");
+        var request = new HttpRequestMessage(HttpMethod.Post, CallsUri)
+        {
+            Content = new MultipartFormDataContent { { sdp, "sdp" }, { new StringContent(OtherSessionJson, System.Text.Encoding.UTF8, "application/json"), "session" } },
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ApiKey);
+        return request;
+    }
+
+    /// <summary>One response in a live session (a voice turn), counted against the organization's responses limit as the simulator counts it.</summary>
+    public bool TryResponse()
+    {
+        var admitted = _organization.TryAcquire(SimulatorResource.Responses).Admitted;
+        if (admitted)
+        {
+            Interlocked.Increment(ref _responsesServed);
+        }
+        else
+        {
+            Interlocked.Increment(ref _responsesRefused);
+        }
+
+        return admitted;
     }
 
     /// <summary>A request minting one client secret with the server-side key, as every strategy sends it.</summary>
@@ -183,6 +283,12 @@ public sealed class BenchWorld : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var broker in _brokers.Values)
+        {
+            await broker.DisposeAsync();
+        }
+
+        Browser.Dispose();
         OtherConsumer.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
@@ -191,13 +297,14 @@ public sealed class BenchWorld : IAsyncDisposable
     }
 }
 
-/// <summary>The upstream wire: adds <see cref="BenchWorld.UpstreamLatency"/> of simulated time and counts requests, 429s and successful mints.</summary>
+/// <summary>The upstream wire: adds <see cref="BenchWorld.UpstreamLatency"/> of simulated time and counts requests, 429s, mints and calls opened.</summary>
 public sealed class CountingUpstreamHandler(HttpMessageHandler inner, TimeProvider time) : DelegatingHandler(inner)
 {
     private readonly Lock _gate = new();
     private readonly List<DateTimeOffset> _sentAt = [];
     private int _tooMany;
     private int _ok;
+    private int _calls;
 
     public int Requests
     {
@@ -212,7 +319,11 @@ public sealed class CountingUpstreamHandler(HttpMessageHandler inner, TimeProvid
 
     public int TooMany => Volatile.Read(ref _tooMany);
 
+    /// <summary>Client secrets minted.</summary>
     public int Ok => Volatile.Read(ref _ok);
+
+    /// <summary>Calls (sessions) opened.</summary>
+    public int Calls => Volatile.Read(ref _calls);
 
     /// <summary>When each request was sent (simulated time).</summary>
     public IReadOnlyList<DateTimeOffset> SentAt
@@ -247,6 +358,10 @@ public sealed class CountingUpstreamHandler(HttpMessageHandler inner, TimeProvid
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
             Interlocked.Increment(ref _tooMany);
+        }
+        else if (response.IsSuccessStatusCode && request.RequestUri!.AbsolutePath.EndsWith("/calls", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _calls);
         }
         else if (response.IsSuccessStatusCode)
         {

@@ -1,109 +1,101 @@
-using System.Collections.Concurrent;
-using System.Threading.RateLimiting;
-
 namespace RealtimeConsole.RateLimits;
 
 /// <summary>
 /// The client-side request budget for one upstream resource, so a request upstream would refuse is never sent.
-/// A token bucket on the injected clock: the tokens are the permits of a System.Threading.RateLimiting
-/// <see cref="ConcurrencyLimiter"/> (which does the fair, cancellable queueing); a spent permit is kept until the refill
-/// timer hands one back per interval. Lowered live from each answer's <c>x-ratelimit-remaining-requests</c>, and held
-/// shut at zero until upstream has a slot again (from <c>x-ratelimit-reset-requests</c>).
-/// Each grant carries a ticket numbered in the order requests were let go; an answer's <c>remaining</c> is read as
-/// having counted every request sent before it and none of those sent after it. Requests can overtake each other on
-/// the way, so a correction may lower the level a slot too far: the newest answer may hand such slots back, never more
-/// than corrections took, so the level never rises above what the local bucket alone allows.
+/// A token bucket on the injected clock whose size and refill rate are upstream's: configuration is only the first guess,
+/// replaced by <c>x-ratelimit-limit-requests</c> (and the window implied by <c>x-ratelimit-reset-requests</c>) as soon as an
+/// answer carries them. Until an answer has been seen (a cold start), the budget probes: one request goes, the others
+/// wait for its headers. Waiters are served first come, first served; a caller that waits longer than it may is refused
+/// with the time of the next free slot.
+/// Each grant carries a ticket numbered in the order requests were let go; an answer's <c>remaining</c> is read as having
+/// counted every request sent before it and none sent after it, so the level is lowered to <c>remaining</c> minus the
+/// requests sent later and still in flight. Only the newest answer may raise the level, and only to <c>remaining</c>
+/// minus every request still in flight, so an older answer arriving late never lends slots upstream no longer has.
 /// </summary>
 public sealed class UpstreamBudget : IDisposable
 {
+    private static readonly TimeSpan DefaultWindow = TimeSpan.FromMinutes(1);
+
     private readonly TimeProvider _time;
-    private readonly ConcurrencyLimiter _bucket;
-    private readonly ConcurrentQueue<RateLimitLease> _spent = new();
-    private readonly Stack<RateLimitLease> _corrections = new();
-    private readonly ITimer _refillTimer;
-    private readonly TimeSpan _refillPeriod;
     private readonly Lock _gate = new();
-    private DateTimeOffset _nextRefill;
-    private bool _refilling;
-    private DateTimeOffset _heldUntil;
+    private readonly LinkedList<Waiter> _waiters = new();
     private readonly SortedSet<long> _inFlight = [];
+    private readonly ITimer _pumpTimer;
+    private int _limit;
+    private TimeSpan _window = DefaultWindow;
+    private LimitSource _source = LimitSource.Guess;
+
+    // The level in units: one request is _window.Ticks units, and every elapsed tick adds _limit units (exact integers).
+    private long _units;
+    private long _stampTicks;
+    private bool _probeInFlight;
     private long _lastTicket;
     private long _newestAnswered;
+    private bool _disposed;
 
-    public UpstreamBudget(UpstreamResource resource, int requestsPerMinute, TimeProvider time)
+    public UpstreamBudget(UpstreamResource resource, int guessPerMinute, TimeProvider time)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(guessPerMinute, 1);
         Resource = resource;
-        RequestsPerMinute = requestsPerMinute;
+        GuessPerMinute = guessPerMinute;
         _time = time;
-        _refillPeriod = TimeSpan.FromMinutes(1) / requestsPerMinute;
-        _bucket = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
-        {
-            PermitLimit = requestsPerMinute,
-            QueueLimit = 100_000,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        });
-        _nextRefill = time.GetUtcNow() + _refillPeriod;
-        _refillTimer = time.CreateTimer(_ => Refill(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _limit = guessPerMinute;
+        _units = Capacity;
+        _stampTicks = time.GetUtcNow().UtcTicks;
+        _pumpTimer = time.CreateTimer(_ => Pump(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public UpstreamResource Resource { get; }
 
-    public int RequestsPerMinute { get; }
+    /// <summary>The configured starting guess (requests per minute).</summary>
+    public int GuessPerMinute { get; }
 
-    public long Available => _bucket.GetStatistics()?.CurrentAvailablePermits ?? 0;
-
-    public long Queued => _bucket.GetStatistics()?.CurrentQueuedCount ?? 0;
-
-    public DateTimeOffset HeldUntil
+    /// <summary>Requests allowed per <see cref="Window"/>: upstream's limit once learned, the guess before.</summary>
+    public int Limit
     {
-        get { lock (_gate) { return _heldUntil; } }
+        get { lock (_gate) { return _limit; } }
     }
 
-    /// <summary>Raised when the level or queue changes (telemetry listens).</summary>
-    public event Action<UpstreamBudget>? Changed;
-
-    /// <summary>Waits at most <paramref name="maxWait"/> for a slot; on timeout says when the next one frees up.</summary>
-    public async ValueTask<BudgetDecision> AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken)
+    /// <summary>The window the limit refills over (one minute unless upstream's reset times say otherwise).</summary>
+    public TimeSpan Window
     {
-        var immediate = _bucket.AttemptAcquire(1);
-        if (immediate.IsAcquired)
-        {
-            return Granted(immediate);
-        }
+        get { lock (_gate) { return _window; } }
+    }
 
-        immediate.Dispose();
+    /// <summary>The limit expressed per minute, for people and for Retry-After arithmetic.</summary>
+    public int RequestsPerMinute
+    {
+        get { lock (_gate) { return PerMinute(_limit, _window); } }
+    }
 
-        if (maxWait <= TimeSpan.Zero)
-        {
-            return BudgetDecision.Refused(NextFreeSlotIn());
-        }
+    /// <summary>Where <see cref="Limit"/> comes from: the configured guess, or upstream's headers.</summary>
+    public LimitSource Source
+    {
+        get { lock (_gate) { return _source; } }
+    }
 
-        using var patience = new CancellationTokenSource(maxWait, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(patience.Token, cancellationToken);
-        RateLimitLease lease;
-        try
+    /// <summary>True while the first request is out finding upstream's limit and everyone else waits for its answer.</summary>
+    public bool IsProbing
+    {
+        get { lock (_gate) { return _source == LimitSource.Guess && _probeInFlight; } }
+    }
+
+    /// <summary>Whole requests the budget would let go now.</summary>
+    public long Available
+    {
+        get
         {
-            var pending = _bucket.AcquireAsync(1, linked.Token);
-            if (!pending.IsCompleted)
+            lock (_gate)
             {
-                Changed?.Invoke(this);
+                Refill();
+                return _units / _window.Ticks;
             }
-
-            lease = await pending;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            Changed?.Invoke(this);
-            return BudgetDecision.Refused(NextFreeSlotIn());
-        }
+    }
 
-        if (!lease.IsAcquired)
-        {
-            lease.Dispose();
-            return BudgetDecision.Refused(NextFreeSlotIn());
-        }
-
-        return Granted(lease);
+    public long Queued
+    {
+        get { lock (_gate) { return _waiters.Count; } }
     }
 
     /// <summary>Requests granted and not yet answered.</summary>
@@ -112,174 +104,368 @@ public sealed class UpstreamBudget : IDisposable
         get { lock (_gate) { return _inFlight.Count; } }
     }
 
-    private BudgetDecision Granted(RateLimitLease spent)
+    /// <summary>When the next slot frees up if the budget is empty now; null while a slot is free.</summary>
+    public DateTimeOffset? EmptyUntil
     {
-        _spent.Enqueue(spent);
-        long ticket;
+        get
+        {
+            lock (_gate)
+            {
+                Refill();
+                return _source != LimitSource.Guess && _units < _window.Ticks ? _time.GetUtcNow() + UntilNextUnit() : null;
+            }
+        }
+    }
+
+    /// <summary>Raised when the level, the limit or the queue changes (telemetry listens).</summary>
+    public event Action<UpstreamBudget>? Changed;
+
+    /// <summary>Words for the limit in force, e.g. "20/min, learned from upstream".</summary>
+    public string DescribeLimit()
+    {
         lock (_gate)
         {
-            ticket = ++_lastTicket;
-            _inFlight.Add(ticket);
-            if (!_refilling)
+            var perMinute = PerMinute(_limit, _window);
+            return _source == LimitSource.Guess
+                ? $"{perMinute}/min, the configured guess until upstream's first answer"
+                : $"{perMinute}/min, learned from upstream";
+        }
+    }
+
+    /// <summary>Waits at most <paramref name="maxWait"/> for a slot; on timeout says when the next one frees up.</summary>
+    public async ValueTask<BudgetDecision> AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        Waiter? waiter = null;
+        var immediate = default(BudgetTicket);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Refill();
+            if (_waiters.Count > 0 || !TryGrant(out immediate))
             {
-                // A full bucket does not refill; upstream's starts with the first request below full, and so does this one's,
-                // so a slot never comes back here before it has come back there.
-                _refilling = true;
-                _nextRefill = _time.GetUtcNow() + _refillPeriod;
-                _refillTimer.Change(_refillPeriod, _refillPeriod);
+                if (maxWait <= TimeSpan.Zero)
+                {
+                    return BudgetDecision.Refused(NextFreeSlotInLocked());
+                }
+
+                waiter = new Waiter();
+                waiter.Node = _waiters.AddLast(waiter);
+                SchedulePump();
             }
         }
 
+        if (waiter is null)
+        {
+            return Granted(immediate);
+        }
+
         Changed?.Invoke(this);
-        return BudgetDecision.Granted(new BudgetTicket(ticket));
+        using var patience = new CancellationTokenSource(maxWait, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(patience.Token, cancellationToken);
+        try
+        {
+            return Granted(await waiter.Granted.Task.WaitAsync(linked.Token));
+        }
+        catch (OperationCanceledException)
+        {
+            BudgetDecision? decision = null;
+            lock (_gate)
+            {
+                if (waiter.Node!.List is not null)
+                {
+                    _waiters.Remove(waiter.Node);
+                    decision = BudgetDecision.Refused(NextFreeSlotInLocked());
+                }
+            }
+
+            if (decision is null)
+            {
+                // Granted at the very moment the wait ended: the slot is this caller's.
+                return Granted(await waiter.Granted.Task);
+            }
+
+            Changed?.Invoke(this);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            return decision.Value;
+        }
     }
 
-    /// <summary>Called when an upstream answer (or failure) comes back for the request granted <paramref name="ticket"/>.</summary>
-    public void Complete(BudgetTicket ticket, RateLimitHeaders headers)
+    /// <summary>
+    /// Called when the request granted <paramref name="ticket"/> ends. <paramref name="headers"/> is null when no HTTP answer
+    /// came back (connection failure, timeout): nothing is learned, and a probe lets the next request try.
+    /// </summary>
+    public void Complete(BudgetTicket ticket, RateLimitHeaders? headers)
     {
-        long? trustworthy = null;
-        List<RateLimitLease>? handBack = null;
+        List<Waiter>? granted;
         lock (_gate)
         {
+            Refill();
+            var wasProbing = _source == LimitSource.Guess;
             _inFlight.Remove(ticket.Sequence);
+            if (ticket.IsProbe)
+            {
+                _probeInFlight = false;
+            }
+
             var isNewest = ticket.Sequence > _newestAnswered;
             _newestAnswered = Math.Max(_newestAnswered, ticket.Sequence);
-            if (headers.RemainingRequests is { } remaining)
+            if (headers is not null)
             {
-                // Requests let go after this one had not reached upstream when it answered: they will use up part of
-                // `remaining`. Those let go before it were counted already, even if their answers are still on the way.
+                Learn(headers);
+            }
+
+            if (headers?.RemainingRequests is { } remaining)
+            {
                 var sentAfter = _inFlight.GetViewBetween(ticket.Sequence + 1, long.MaxValue).Count;
-                trustworthy = Math.Max(0, remaining - sentAfter);
-                var excess = Available - trustworthy.Value;
-                if (excess > 0)
+                var surelyLeft = Math.Max(0, remaining - sentAfter);
+                if (wasProbing)
                 {
-                    TakeAway(excess);
+                    _units = Math.Min(Capacity, surelyLeft * _window.Ticks);
                 }
-                else if (excess < 0 && isNewest)
+                else if (_units / _window.Ticks > surelyLeft)
                 {
-                    handBack = HandBack(-excess);
+                    // Upstream has fewer whole slots than we thought (another consumer, a lower limit): obey at once.
+                    _units = surelyLeft * _window.Ticks;
+                }
+                else if (isNewest && Math.Max(0, remaining - _inFlight.Count) is var atLeast && atLeast * _window.Ticks > _units)
+                {
+                    // Upstream has more than we thought (a limit that rose, slots we had taken back too eagerly).
+                    _units = Math.Min(Capacity, atLeast * _window.Ticks);
                 }
             }
+
+            granted = GrantWaiters();
+            SchedulePump();
         }
 
-        if (handBack is not null)
-        {
-            // Outside the lock: handing a permit back may run the oldest queued caller's continuation.
-            handBack.ForEach(lease => lease.Dispose());
-        }
-
-        if (trustworthy == 0 && headers.ResetRequests is { } reset)
-        {
-            // reset-requests is the time until the whole window is back; one request comes back after reset / limit.
-            var limit = Math.Max(1, headers.LimitRequests ?? RequestsPerMinute);
-            HoldUntil(_time.GetUtcNow() + (reset / Math.Max(1, limit - headers.RemainingRequests!.Value)));
-        }
-
+        Release(granted);
         Changed?.Invoke(this);
-    }
-
-    private void TakeAway(long excess)
-    {
-        for (; excess > 0; excess--)
-        {
-            var drained = _bucket.AttemptAcquire(1);
-            if (!drained.IsAcquired)
-            {
-                drained.Dispose();
-                break;
-            }
-
-            _corrections.Push(drained);
-        }
-    }
-
-    private List<RateLimitLease>? HandBack(long shortfall)
-    {
-        List<RateLimitLease>? leases = null;
-        for (; shortfall > 0 && _corrections.TryPop(out var lease); shortfall--)
-        {
-            (leases ??= []).Add(lease);
-        }
-
-        return leases;
-    }
-
-    /// <summary>Keeps the bucket from refilling until <paramref name="until"/> (upstream said the window is used up).</summary>
-    public void HoldUntil(DateTimeOffset until)
-    {
-        lock (_gate)
-        {
-            if (until > _heldUntil)
-            {
-                _heldUntil = until;
-            }
-        }
     }
 
     /// <summary>How long until a newly queued request would get a slot.</summary>
     public TimeSpan NextFreeSlotIn()
     {
-        var now = _time.GetUtcNow();
-        DateTimeOffset next;
         lock (_gate)
         {
-            next = _nextRefill > _heldUntil ? _nextRefill : _heldUntil + _refillPeriod;
+            Refill();
+            return NextFreeSlotInLocked();
+        }
+    }
+
+    private TimeSpan NextFreeSlotInLocked()
+    {
+        var perRequest = _window / _limit;
+        if (_source == LimitSource.Guess)
+        {
+            // Upstream's limit is not known yet; its first answer is about one round trip away.
+            return perRequest > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : perRequest;
         }
 
-        // Callers ahead in the queue take the first slots; a whole window refills within a minute of the next slot.
-        var wait = next - now + TimeSpan.FromTicks(Math.Min(_refillPeriod.Ticks * Queued, TimeSpan.FromMinutes(1).Ticks));
-        return wait > TimeSpan.Zero ? wait : _refillPeriod;
+        // Callers already queued take the first slots; a whole window refills within one window.
+        var wait = UntilNextUnit() + TimeSpan.FromTicks(Math.Min(perRequest.Ticks * _waiters.Count, _window.Ticks));
+        return wait > TimeSpan.Zero ? wait : perRequest;
     }
+
+    private void Learn(RateLimitHeaders headers)
+    {
+        if (headers.LimitRequests is not { } limit || limit < 1)
+        {
+            if (_source == LimitSource.Guess)
+            {
+                // Upstream answered without saying its limit: the guess is all there is.
+                _source = LimitSource.UpstreamSilent;
+            }
+
+            return;
+        }
+
+        var window = InferWindow(limit, headers.RemainingRequests, headers.ResetRequests);
+        if (window != _window)
+        {
+            _units = _units / _window.Ticks * window.Ticks;
+            _window = window;
+        }
+
+        _limit = limit;
+        _units = Math.Min(_units, Capacity);
+        _source = LimitSource.Upstream;
+    }
+
+    /// <summary>
+    /// The window a limit refills over, from how long upstream says a full refill takes: with <c>used = limit - remaining</c>
+    /// whole requests missing, the reset lies between <c>(used - 1)</c> and <c>used</c> slot periods. One minute (or the
+    /// current window) is kept while it fits; upstream's figures replace it only when they clearly disagree.
+    /// </summary>
+    private TimeSpan InferWindow(int limit, int? remaining, TimeSpan? reset)
+    {
+        if (remaining is not { } left || reset is not { } full || full <= TimeSpan.Zero || left >= limit)
+        {
+            return _window;
+        }
+
+        var used = limit - left;
+        bool Fits(TimeSpan window)
+        {
+            var perRequest = window / limit;
+            return full <= perRequest * used * 1.05 + TimeSpan.FromMilliseconds(50) && full >= perRequest * (used - 1) * 0.95 - TimeSpan.FromMilliseconds(50);
+        }
+
+        if (Fits(_window))
+        {
+            return _window;
+        }
+
+        if (Fits(DefaultWindow))
+        {
+            return DefaultWindow;
+        }
+
+        var estimate = full / used * limit;
+        return TimeSpan.FromMilliseconds(Math.Clamp(Math.Round(estimate.TotalMilliseconds), 1_000, TimeSpan.FromDays(1).TotalMilliseconds));
+    }
+
+    private long Capacity => _limit * _window.Ticks;
 
     private void Refill()
     {
-        var now = _time.GetUtcNow();
+        var now = _time.GetUtcNow().UtcTicks;
+        var elapsed = Math.Clamp(now - _stampTicks, 0, _window.Ticks);
+        _stampTicks = now;
+        if (_units < Capacity)
+        {
+            // A full bucket does not accrue: like upstream's, it starts refilling with the first request below full.
+            _units = Math.Min(Capacity, _units + elapsed * _limit);
+        }
+    }
+
+    private TimeSpan UntilNextUnit() =>
+        _units >= _window.Ticks ? TimeSpan.Zero : TimeSpan.FromTicks((_window.Ticks - _units + _limit - 1) / _limit);
+
+    private bool TryGrant(out BudgetTicket ticket)
+    {
+        if (_source == LimitSource.Guess)
+        {
+            if (_probeInFlight)
+            {
+                ticket = default;
+                return false;
+            }
+
+            _probeInFlight = true;
+            ticket = Issue(isProbe: true);
+            return true;
+        }
+
+        if (_units < _window.Ticks)
+        {
+            ticket = default;
+            return false;
+        }
+
+        _units -= _window.Ticks;
+        ticket = Issue(isProbe: false);
+        return true;
+    }
+
+    private BudgetTicket Issue(bool isProbe)
+    {
+        var sequence = ++_lastTicket;
+        _inFlight.Add(sequence);
+        return new BudgetTicket(sequence, isProbe);
+    }
+
+    private List<Waiter>? GrantWaiters()
+    {
+        List<Waiter>? granted = null;
+        while (_waiters.First is { } first && TryGrant(out var ticket))
+        {
+            _waiters.RemoveFirst();
+            first.Value.Ticket = ticket;
+            (granted ??= []).Add(first.Value);
+        }
+
+        return granted;
+    }
+
+    private static void Release(List<Waiter>? granted) => granted?.ForEach(w => w.Granted.TrySetResult(w.Ticket));
+
+    private void SchedulePump()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        var due = _waiters.Count > 0 && _source != LimitSource.Guess ? UntilNextUnit() : Timeout.InfiniteTimeSpan;
+        _pumpTimer.Change(due == TimeSpan.Zero ? TimeSpan.FromTicks(1) : due, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Pump()
+    {
+        List<Waiter>? granted;
         lock (_gate)
         {
-            _nextRefill = now + _refillPeriod;
-            if (now < _heldUntil)
+            if (_disposed)
             {
                 return;
             }
+
+            Refill();
+            granted = GrantWaiters();
+            SchedulePump();
         }
 
-        if (_spent.TryDequeue(out var spent) || TryTakeCorrection(out spent))
+        Release(granted);
+        if (granted is not null)
         {
-            // Handing the permit back also serves the oldest queued caller.
-            spent.Dispose();
+            Changed?.Invoke(this);
         }
-
-        lock (_gate)
-        {
-            if (_refilling && _spent.IsEmpty && _corrections.Count == 0)
-            {
-                // Full again: stop until the next request, which restarts the refill clock.
-                _refilling = false;
-                _refillTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            }
-        }
-
-        Changed?.Invoke(this);
     }
 
-    private bool TryTakeCorrection([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RateLimitLease? lease)
+    private BudgetDecision Granted(BudgetTicket ticket)
     {
-        lock (_gate)
-        {
-            return _corrections.TryPop(out lease);
-        }
+        Changed?.Invoke(this);
+        return BudgetDecision.Granted(ticket);
     }
+
+    private static int PerMinute(int limit, TimeSpan window) =>
+        (int)Math.Max(1, Math.Round(limit * (DefaultWindow / window)));
 
     public void Dispose()
     {
-        _refillTimer.Dispose();
-        while (_spent.TryDequeue(out var spent) || TryTakeCorrection(out spent))
+        lock (_gate)
         {
-            spent.Dispose();
+            _disposed = true;
         }
 
-        _bucket.Dispose();
+        _pumpTimer.Dispose();
     }
+
+    private sealed class Waiter
+    {
+        public TaskCompletionSource<BudgetTicket> Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public LinkedListNode<Waiter>? Node { get; set; }
+
+        public BudgetTicket Ticket { get; set; }
+    }
+}
+
+/// <summary>Where a budget's limit comes from.</summary>
+public enum LimitSource
+{
+    /// <summary>The configured guess; upstream has not answered yet, so the budget probes.</summary>
+    Guess,
+
+    /// <summary>Upstream answered without <c>x-ratelimit-*</c> headers: the guess stands.</summary>
+    UpstreamSilent,
+
+    /// <summary>Upstream's <c>x-ratelimit-limit-requests</c>.</summary>
+    Upstream,
 }
 
 /// <summary>Whether a request may go upstream now, and if not, when to ask again.</summary>
@@ -290,5 +476,5 @@ public readonly record struct BudgetDecision(bool IsGranted, TimeSpan RetryAfter
     public static BudgetDecision Refused(TimeSpan retryAfter) => new(false, retryAfter, default);
 }
 
-/// <summary>The place of a granted request in the order requests were let go upstream.</summary>
-public readonly record struct BudgetTicket(long Sequence);
+/// <summary>The place of a granted request in the order requests were let go upstream; a probe finds upstream's limit.</summary>
+public readonly record struct BudgetTicket(long Sequence, bool IsProbe = false);

@@ -82,7 +82,16 @@ public sealed class BrokerTelemetry
                     budget?.Available,
                     budget?.RequestsPerMinute,
                     budget?.Queued ?? 0,
-                    budget is not null && budget.HeldUntil > now ? budget.HeldUntil : null);
+                    budget?.EmptyUntil)
+                {
+                    BudgetLimitSource = budget?.Source switch
+                    {
+                        LimitSource.Guess => "guess",
+                        LimitSource.UpstreamSilent => "upstream-silent",
+                        LimitSource.Upstream => "upstream",
+                        _ => null,
+                    },
+                };
             }).ToList();
 
             // Written without the lock by every request that gets a secret: read it once.

@@ -47,7 +47,11 @@ public sealed record ResourceSnapshot(
     long? BudgetAvailable,
     int? BudgetPerMinute,
     long BudgetQueued,
-    DateTimeOffset? BudgetHeldUntil);
+    DateTimeOffset? BudgetHeldUntil)
+{
+    /// <summary>Where the budget's limit comes from: <c>guess</c> (configured, upstream not heard yet), <c>upstream</c>, or <c>upstream-silent</c>.</summary>
+    public string? BudgetLimitSource { get; init; }
+}
 
 /// <summary>Last seen limit for one counter (<c>requests</c> or <c>tokens</c>), from headers or the browser's <c>rate_limits.updated</c>.</summary>
 public sealed record RateLimitValues(string Name, int? Limit, int? Remaining, double? ResetSeconds, DateTimeOffset At, string Source);

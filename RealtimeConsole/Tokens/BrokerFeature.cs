@@ -21,19 +21,7 @@ public static class BrokerFeature
     public static WebApplicationBuilder AddClientSecretBroker(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-
-        // Polly in UpstreamGate owns timeouts and retries: the HttpClient itself must never time out or retry.
-        services.AddHttpClient(UpstreamGate.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
-
-        services.AddSingleton<UpstreamEndpoint>();
-        services.AddSingleton<BrokerMetrics>();
-        services.AddSingleton<BrokerTelemetry>();
-        services.AddSingleton<UpstreamGate>();
-        services.AddSingleton<RealtimeUpstreamClient>();
-        services.AddSingleton<IClientSecretMinter>(sp => sp.GetRequiredService<RealtimeUpstreamClient>());
-        services.AddSingleton<ClientSecretBroker>();
-
+        services.AddBrokerCore();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(BrokerMetrics.MeterName).AddPrometheusExporter());
 
         services.AddRateLimiter(limiter =>
@@ -63,6 +51,27 @@ public static class BrokerFeature
             };
         });
         return builder;
+    }
+
+    /// <summary>
+    /// The broker itself (options, upstream client and gate, budgets, secret cache, telemetry) without endpoints: what one
+    /// server instance holds. The bench builds one of these per simulated instance.
+    /// </summary>
+    public static IServiceCollection AddBrokerCore(this IServiceCollection services)
+    {
+        services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        // Polly in UpstreamGate owns timeouts and retries: the HttpClient itself must never time out or retry.
+        services.AddHttpClient(UpstreamGate.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+
+        services.AddSingleton<UpstreamEndpoint>();
+        services.AddSingleton<BrokerMetrics>();
+        services.AddSingleton<BrokerTelemetry>();
+        services.AddSingleton<UpstreamGate>();
+        services.AddSingleton<RealtimeUpstreamClient>();
+        services.AddSingleton<IClientSecretMinter>(sp => sp.GetRequiredService<RealtimeUpstreamClient>());
+        services.AddSingleton<ClientSecretBroker>();
+        return services;
     }
 
     public static WebApplication MapClientSecretBroker(this WebApplication app)

@@ -8,7 +8,7 @@ namespace RealtimeConsole.Upstream;
 /// Where upstream is and which key it takes. With <c>OPENAI_API_KEY</c> set: OpenAI (or <c>Realtime:BaseUrl</c>).
 /// Without it: the embedded simulator in this same app, at its own listening address + <c>/simulator/v1</c>.
 /// </summary>
-public sealed class UpstreamEndpoint(IConfiguration configuration, IOptions<RealtimeOptions> options, IServer server)
+public sealed class UpstreamEndpoint(IConfiguration configuration, IOptions<RealtimeOptions> options, IServiceProvider services)
 {
     public const string OpenAiBaseUrl = "https://api.openai.com/v1";
     public const string SimulatorPath = "/simulator/v1";
@@ -50,7 +50,7 @@ public sealed class UpstreamEndpoint(IConfiguration configuration, IOptions<Real
     // Resolved lazily: the listening addresses are only known once the server has started.
     private string SelfAddress()
     {
-        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var addresses = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var address = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? addresses.FirstOrDefault();
         if (address is null)
         {

@@ -131,7 +131,9 @@ public sealed class UpstreamGate : IDisposable
         if (!decision.IsGranted)
         {
             _telemetry.BudgetRefused(resource);
-            throw UpstreamRefusal.BudgetExhausted(decision.RetryAfter, $"The {resource.ToWireName()} budget ({budget.RequestsPerMinute}/min) is used up, so the request was not sent to be refused upstream.");
+            throw UpstreamRefusal.BudgetExhausted(decision.RetryAfter, budget.Source == LimitSource.Guess
+                ? $"The first {resource.ToWireName()} request is still finding out upstream's limit; this one was not sent blind."
+                : $"The {resource.ToWireName()} budget ({budget.DescribeLimit()}) is used up, so the request was not sent to be refused upstream.");
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -150,7 +152,7 @@ public sealed class UpstreamGate : IDisposable
         }
         catch (Exception ex)
         {
-            budget.Complete(decision.Ticket, RateLimitHeaders.None);
+            budget.Complete(decision.Ticket, null);
             var latency = Stopwatch.GetElapsedTime(started);
             UpstreamCallLog.UpstreamCallFailed(_logger, resource, (long)latency.TotalMilliseconds, attempt, ex.GetType().Name);
             _telemetry.UpstreamCall(new UpstreamCallRecord(_time.GetUtcNow(), resource, 0, ex.GetType().Name, latency.TotalMilliseconds, attempt, null), null);
