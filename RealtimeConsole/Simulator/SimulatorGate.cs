@@ -8,6 +8,9 @@ public enum SimulatorKeyPolicy
 {
     StandardOnly,
     StandardOrEphemeral,
+
+    /// <summary>Either key; an ephemeral key opens a session with it, which <c>Simulator:SecretReuse=SingleUse</c> allows once.</summary>
+    StandardOrEphemeralOpeningSession,
 }
 
 /// <summary>The caller's key once checked: the standard key, or an active <c>ek_</c> key and its session.</summary>
@@ -158,6 +161,11 @@ public sealed partial class SimulatorGate(
             switch (state)
             {
                 case ClientSecretState.Active:
+                    if (policy == SimulatorKeyPolicy.StandardOrEphemeralOpeningSession && !secret!.OpenSession() && options.SecretReuse == SimulatorSecretReuse.SingleUse)
+                    {
+                        return InvalidKey($"The ephemeral key {Mask(keyText)} has already opened a session and cannot open another (Simulator:SecretReuse is SingleUse). Mint a new one with POST /v1/realtime/client_secrets.");
+                    }
+
                     caller = new SimulatorCaller(false, secret);
                     return null;
                 case ClientSecretState.Expired:
