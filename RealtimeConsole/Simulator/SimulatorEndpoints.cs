@@ -33,9 +33,13 @@ public static class SimulatorEndpoints
             gate.RunAsync(context, SimulatorEndpoint.Calls, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOrEphemeralOpeningSession,
                 (ctx, caller) => CreateCallAsync(ctx, caller, gate.Options, peer)));
 
-        app.MapPost(BasePath + "/realtime/calls/{callId}/{action:regex(^(accept|reject|refer)$)}", (HttpContext context, string callId, string action, SimulatorGate gate, ISimulatorMediaPeer peer) =>
-            gate.RunAsync(context, SimulatorEndpoint.CallControl, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOnly,
-                (ctx, _) => ControlSipCallAsync(ctx, callId, action, peer)));
+        // One route each: the slim standalone host has no regex route constraint.
+        foreach (var action in (string[])["accept", "reject", "refer"])
+        {
+            app.MapPost(BasePath + "/realtime/calls/{callId}/" + action, (HttpContext context, string callId, SimulatorGate gate, ISimulatorMediaPeer peer) =>
+                gate.RunAsync(context, SimulatorEndpoint.CallControl, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOnly,
+                    (ctx, _) => ControlSipCallAsync(ctx, callId, action, peer)));
+        }
 
         app.MapPost(BasePath + "/realtime/calls/{callId}/hangup", (HttpContext context, string callId, SimulatorGate gate, ISimulatorMediaPeer peer) =>
             gate.RunAsync(context, SimulatorEndpoint.Hangup, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOrEphemeral,
