@@ -81,6 +81,7 @@ public sealed partial class SimulatorGate(
         }
 
         WriteRateLimitHeaders(context.Response.Headers, decision);
+        WriteTokenRateLimitHeaders(context.Response.Headers, limiter.PeekTokens());
         var status = StatusOf(result);
         stats.Record(endpoint, new SimulatorRequestRecord(
             time.GetUtcNow(), context.Request.Method, context.Request.Path.Value ?? "", status, requestId, (result as OpenAiError)?.Code));
@@ -94,6 +95,14 @@ public sealed partial class SimulatorGate(
         headers["x-ratelimit-limit-requests"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
         headers["x-ratelimit-remaining-requests"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
         headers["x-ratelimit-reset-requests"] = OpenAiDuration.Format(decision.ResetAfter);
+    }
+
+    /// <summary>Sets <c>x-ratelimit-limit/remaining/reset-tokens</c>: the organization's token budget, sent beside the request headers as OpenAI's rate-limit guide lists them.</summary>
+    public static void WriteTokenRateLimitHeaders(IHeaderDictionary headers, RateLimitDecision tokens)
+    {
+        headers["x-ratelimit-limit-tokens"] = tokens.Limit.ToString(CultureInfo.InvariantCulture);
+        headers["x-ratelimit-remaining-tokens"] = tokens.Remaining.ToString(CultureInfo.InvariantCulture);
+        headers["x-ratelimit-reset-tokens"] = OpenAiDuration.Format(tokens.ResetAfter);
     }
 
     /// <summary>The exact <c>rate_limit_exceeded</c> answer for a refused request, with <c>retry-after-ms</c> and <c>retry-after</c>.</summary>

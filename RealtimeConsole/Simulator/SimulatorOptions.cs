@@ -26,6 +26,9 @@ public sealed class SimulatorOptions
     /// <summary>Failed requests (400, 413, 415...) use up the budget too, as OpenAI's do.</summary>
     public bool CountFailedRequests { get; set; } = true;
 
+    /// <summary>The organization's tokens per minute for responses (<c>rate_limits.updated</c>, <c>x-ratelimit-*-tokens</c>); gpt-realtime's tier-1 TPM.</summary>
+    public int TokensPerMinute { get; set; } = 40_000;
+
     /// <summary>Requests per minute per limited resource at start-up and after a reset of the limits.</summary>
     public SimulatorRequestsPerMinute RequestsPerMinute { get; set; } = new();
 }
