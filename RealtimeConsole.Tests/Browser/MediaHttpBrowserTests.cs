@@ -33,7 +33,7 @@ public sealed class MediaHttpBrowserTests(BrowserFixture fixture)
         {
             var (status, location) = await call.PostOfferAndOpenAsync(new Uri(fixture.Server.BaseAddress, "simulator/v1/realtime/calls").ToString(), key);
             Assert.Equal(201, status);
-            Assert.StartsWith("/v1/realtime/calls/rtc_", location, StringComparison.Ordinal);
+            Assert.StartsWith("/simulator/v1/realtime/calls/rtc_", location, StringComparison.Ordinal);
             Assert.Equal("session.created", (await call.WaitForAsync("session.created", 0))["type"]?.ToString());
 
             limiter.SetLimit(SimulatorResource.Responses, 1);
@@ -52,7 +52,7 @@ public sealed class MediaHttpBrowserTests(BrowserFixture fixture)
             Assert.Equal("still open", (await call.WaitForAsync("session.updated", from))["session"]?["instructions"]?.ToString());
 
             var peer = fixture.Server.Services.GetRequiredService<ISimulatorMediaPeer>();
-            Assert.True(await peer.HangUpAsync(location!["/v1/realtime/calls/".Length..], CancellationToken.None));
+            Assert.True(await peer.HangUpAsync(location!["/simulator/v1/realtime/calls/".Length..], CancellationToken.None));
         }
         finally
         {

@@ -20,7 +20,7 @@ public sealed class SimulatorAdminHttpTests
         await SimulatorTestApp.ReadErrorAsync(await app.SendAsync(HttpMethod.Put, "/simulator/admin/limits/calls", SimulatorTestApp.Json("""{"requestsPerMinute":0}"""), null), 400, "invalid_value");
         await SimulatorTestApp.ReadErrorAsync(await app.SendAsync(HttpMethod.Put, "/simulator/admin/limits/calls", SimulatorTestApp.Json("""{"rpm":"x"}"""), null), 400, "invalid_type");
         await SimulatorTestApp.ReadErrorAsync(await app.SendAsync(HttpMethod.Put, "/simulator/admin/limits/calls", SimulatorTestApp.Json("{"), null), 400, null);
-        await SimulatorTestApp.ReadErrorAsync(await app.SendAsync(HttpMethod.Put, "/simulator/admin/limits/tokens", SimulatorTestApp.Json("""{"requestsPerMinute":5}"""), null), 404, "unknown_resource");
+        await SimulatorTestApp.ReadErrorAsync(await app.SendAsync(HttpMethod.Put, "/simulator/admin/limits/images", SimulatorTestApp.Json("""{"requestsPerMinute":5}"""), null), 404, "unknown_resource");
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public sealed class SimulatorHttpTests
     [InlineData("""{"expires_after":{"seconds":"60"}}""", "expires_after.seconds", "invalid_type")]
     [InlineData("""{"model":"gpt-realtime"}""", "model", "unknown_parameter")]
     [InlineData("""{"session":{"model":"gpt-realtime"}}""", "session.type", "missing_required_parameter")]
-    [InlineData("""{"session":{"type":"realtime","output_modalities":["video"]}}""", "session.output_modalities", "invalid_value")]
+    [InlineData("""{"session":{"type":"realtime","output_modalities":["video"]}}""", "session.output_modalities[0]", "invalid_value")]
     public async Task Bad_mint_bodies_get_OpenAI_validation_errors(string body, string param, string code)
     {
         await using var app = new SimulatorTestApp();
@@ -117,7 +117,7 @@ public sealed class SimulatorHttpTests
 
         Assert.Equal(201, (int)response.StatusCode);
         Assert.Equal("application/sdp", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal("/v1/realtime/calls/" + RecordingMediaPeer.CallId, response.Headers.Location?.OriginalString);
+        Assert.Equal("/simulator/v1/realtime/calls/" + RecordingMediaPeer.CallId, response.Headers.Location?.OriginalString);
         Assert.Equal(RecordingMediaPeer.Answer, await response.Content.ReadAsStringAsync());
         Assert.Equal(SimulatorTestApp.Offer, peer.LastOffer);
         Assert.Equal("Be brief.", peer.LastSession!["instructions"]!.GetValue<string>());

@@ -127,6 +127,8 @@ public sealed class RecordingMediaPeer : ISimulatorMediaPeer
     }
 
     public Task<bool> HangUpAsync(string callId, CancellationToken cancellationToken) => Task.FromResult(callId == CallId);
+
+    public bool IsLive(string callId) => callId == CallId;
 }
 
 /// <summary>A peer that holds as many calls as it may.</summary>
@@ -138,4 +140,6 @@ public sealed class FullMediaPeer : ISimulatorMediaPeer
         throw new MediaPeerAtCapacityException("The simulator already holds 200 calls, its limit (Simulator:Media:MaxConcurrentCalls).");
 
     public Task<bool> HangUpAsync(string callId, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public bool IsLive(string callId) => false;
 }

@@ -46,28 +46,46 @@ public sealed class RequestRateBucket
     public int Limit => Volatile.Read(ref _limit);
 
     /// <summary>Takes one request if the budget has one.</summary>
-    public RateLimitDecision TryAcquire()
+    public RateLimitDecision TryAcquire() => TryAcquire(1);
+
+    /// <summary>Takes <paramref name="count"/> (requests, or tokens for a token budget) if the budget holds them all.</summary>
+    public RateLimitDecision TryAcquire(int count)
     {
         lock (_gate)
         {
             Refill();
-            if (_units >= _unitsPerRequest)
+            var needed = count * _unitsPerRequest;
+            if (_units >= needed)
             {
-                _units -= _unitsPerRequest;
+                _units -= needed;
                 return Decide(admitted: true, TimeSpan.Zero);
             }
 
-            return Decide(admitted: false, ToTimeSpan(CeilDiv(_unitsPerRequest - _units, _limit)));
+            return Decide(admitted: false, ToTimeSpan(CeilDiv(needed - _units, _limit)));
         }
     }
 
-    /// <summary>Gives back a request taken by <see cref="TryAcquire"/> (failed requests when they are not counted).</summary>
-    public RateLimitDecision Refund()
+    /// <summary>Takes <paramref name="count"/> whatever is left, down to empty (tokens a response used beyond its reservation).</summary>
+    public RateLimitDecision Take(int count)
     {
         lock (_gate)
         {
             Refill();
-            _units = Math.Min(Capacity(_limit), _units + _unitsPerRequest);
+            _units = Math.Max(0, _units - (count * _unitsPerRequest));
+            return Decide(admitted: true, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Gives back a request taken by <see cref="TryAcquire()"/> (failed requests when they are not counted).</summary>
+    public RateLimitDecision Refund() => Refund(1);
+
+    /// <summary>Gives back <paramref name="count"/> taken earlier (a response's reserved tokens it did not use).</summary>
+    public RateLimitDecision Refund(int count)
+    {
+        lock (_gate)
+        {
+            Refill();
+            _units = Math.Min(Capacity(_limit), _units + (count * _unitsPerRequest));
             return Decide(admitted: true, TimeSpan.Zero);
         }
     }

@@ -22,11 +22,33 @@ public static class SimulatorAdminEndpoints
 
         admin.MapGet("/limits", (SimulatorRateLimiter limiter) => Limits(limiter));
 
+        admin.MapPut("/limits/tokens", async (HttpContext context, SimulatorRateLimiter limiter) =>
+        {
+            var (body, error) = await ReadObjectAsync(context);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            if (body!["tokensPerMinute"] is not JsonValue value || value.GetValueKind() != JsonValueKind.Number || !value.TryGetValue(out int tpm))
+            {
+                return OpenAiError.InvalidRequest("Send {\"tokensPerMinute\": n} with a whole number n.", "tokensPerMinute", "invalid_type");
+            }
+
+            if (tpm is < 1 or > RequestRateBucket.MaxLimit)
+            {
+                return OpenAiError.InvalidRequest(string.Create(CultureInfo.InvariantCulture, $"tokensPerMinute must be between 1 and {RequestRateBucket.MaxLimit}, got {tpm}."), "tokensPerMinute", "invalid_value");
+            }
+
+            limiter.SetTokenLimit(tpm);
+            return Limits(limiter);
+        });
+
         admin.MapPut("/limits/{resource}", async (string resource, HttpContext context, SimulatorRateLimiter limiter) =>
         {
             if (!SimulatorResources.TryParse(resource, out var which))
             {
-                return OpenAiError.InvalidRequest($"Unknown resource '{resource}'. Use client_secrets, calls or responses.", "resource", "unknown_resource", StatusCodes.Status404NotFound);
+                return OpenAiError.InvalidRequest($"Unknown resource '{resource}'. Use client_secrets, calls, responses or tokens.", "resource", "unknown_resource", StatusCodes.Status404NotFound);
             }
 
             var (body, error) = await ReadObjectAsync(context);
@@ -157,6 +179,13 @@ public static class SimulatorAdminEndpoints
             };
         }
 
+        var tokens = limiter.PeekTokens();
+        limits["tokens"] = new
+        {
+            tokensPerMinute = tokens.Limit,
+            remaining = tokens.Remaining,
+            resetAfterMs = OpenAiDuration.CeilingMilliseconds(tokens.ResetAfter),
+        };
         return limits;
     }
 

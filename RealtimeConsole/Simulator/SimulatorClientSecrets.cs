@@ -7,8 +7,13 @@ namespace RealtimeConsole.Simulator;
 /// <summary>An issued ephemeral key and the session configuration it opens.</summary>
 public sealed record IssuedClientSecret(string Value, DateTimeOffset ExpiresAt, SimulatorSession Configuration)
 {
+    private int _sessionsOpened;
+
     /// <summary>A fresh copy of the session configuration bound to the key.</summary>
     public JsonObject Session() => Configuration.ToJsonObject();
+
+    /// <summary>Counts a session opened with this key; true for the first (atomic, so two racing calls cannot both be first).</summary>
+    public bool OpenSession() => Interlocked.Increment(ref _sessionsOpened) == 1;
 }
 
 public enum ClientSecretState
@@ -41,9 +46,12 @@ public sealed class SimulatorClientSecrets(TimeProvider time)
     private long _lastSweepTicks;
 
     /// <summary>Issues a new <c>ek_</c> key for <paramref name="session"/>, valid for <paramref name="lifetime"/>.</summary>
-    public IssuedClientSecret Issue(SimulatorSession session, TimeSpan lifetime)
+    public IssuedClientSecret Issue(SimulatorSession session, TimeSpan lifetime) => Issue(session, time.GetUtcNow() + lifetime);
+
+    /// <summary>Issues a new <c>ek_</c> key for <paramref name="session"/>, valid until <paramref name="expiresAt"/>.</summary>
+    public IssuedClientSecret Issue(SimulatorSession session, DateTimeOffset expiresAt)
     {
-        var secret = new IssuedClientSecret("ek_" + Convert.ToHexStringLower(NextRandom()), time.GetUtcNow() + lifetime, session);
+        var secret = new IssuedClientSecret("ek_" + Convert.ToHexStringLower(NextRandom()), expiresAt, session);
         _secrets[secret.Value] = secret;
         // Expired keys are dropped in passes at most every few seconds, so minting stays O(1) under load.
         if (Interlocked.Increment(ref _issuedSinceSweep) >= SweepEvery)

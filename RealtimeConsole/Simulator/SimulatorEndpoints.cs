@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RealtimeConsole.Simulator.Media;
+using RealtimeConsole.Simulator.Validation;
 
 namespace RealtimeConsole.Simulator;
 
@@ -24,9 +25,21 @@ public static class SimulatorEndpoints
             gate.RunAsync(context, SimulatorEndpoint.ClientSecrets, SimulatorResource.ClientSecrets, SimulatorKeyPolicy.StandardOnly,
                 (ctx, _) => MintAsync(ctx, gate.Options, secrets, time)));
 
+        app.MapPost(BasePath + "/realtime/translations/client_secrets", (HttpContext context, SimulatorGate gate, SimulatorClientSecrets secrets, TimeProvider time) =>
+            gate.RunAsync(context, SimulatorEndpoint.TranslationClientSecrets, SimulatorResource.ClientSecrets, SimulatorKeyPolicy.StandardOnly,
+                (ctx, _) => MintTranslationAsync(ctx, secrets, time)));
+
         app.MapPost(BasePath + "/realtime/calls", (HttpContext context, SimulatorGate gate, ISimulatorMediaPeer peer) =>
-            gate.RunAsync(context, SimulatorEndpoint.Calls, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOrEphemeral,
+            gate.RunAsync(context, SimulatorEndpoint.Calls, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOrEphemeralOpeningSession,
                 (ctx, caller) => CreateCallAsync(ctx, caller, gate.Options, peer)));
+
+        // One route each: the slim standalone host has no regex route constraint.
+        foreach (var action in (string[])["accept", "reject", "refer"])
+        {
+            app.MapPost(BasePath + "/realtime/calls/{callId}/" + action, (HttpContext context, string callId, SimulatorGate gate, ISimulatorMediaPeer peer) =>
+                gate.RunAsync(context, SimulatorEndpoint.CallControl, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOnly,
+                    (ctx, _) => ControlSipCallAsync(ctx, callId, action, peer)));
+        }
 
         app.MapPost(BasePath + "/realtime/calls/{callId}/hangup", (HttpContext context, string callId, SimulatorGate gate, ISimulatorMediaPeer peer) =>
             gate.RunAsync(context, SimulatorEndpoint.Hangup, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOrEphemeral,
@@ -37,7 +50,7 @@ public static class SimulatorEndpoints
                 (ctx, _) => gate.Options.LegacyBetaShapes ? LegacySessionAsync(ctx, gate.Options, secrets, time) : Task.FromResult<IResult>(BetaDisabled(ctx))));
 
         app.MapPost(BasePath + "/realtime", (HttpContext context, SimulatorGate gate, ISimulatorMediaPeer peer) =>
-            gate.RunAsync(context, SimulatorEndpoint.LegacyRealtime, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOrEphemeral,
+            gate.RunAsync(context, SimulatorEndpoint.LegacyRealtime, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOrEphemeralOpeningSession,
                 (ctx, caller) => gate.Options.LegacyBetaShapes ? LegacyCallAsync(ctx, caller, gate.Options, peer) : Task.FromResult<IResult>(BetaDisabled(ctx))));
 
         // Any other path or method under /v1 answers like OpenAI: a JSON 404, never an HTML page or an empty 405.
@@ -51,38 +64,17 @@ public static class SimulatorEndpoints
 
     private static async Task<IResult> MintAsync(HttpContext context, SimulatorOptions options, SimulatorClientSecrets secrets, TimeProvider time)
     {
-        if (!IsJsonOrMissing(context.Request.ContentType))
+        var (document, error) = await ReadJsonObjectAsync(context);
+        if (error is not null)
         {
-            return UnsupportedContentType(context, "'application/json'");
-        }
-
-        var (body, tooLarge) = await ReadBodyAsync(context, MaxJsonBodyBytes);
-        if (tooLarge is not null)
-        {
-            return tooLarge;
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body!.Length == 0 ? "{}"u8.ToArray() : body);
-        }
-        catch (JsonException)
-        {
-            return OpenAiError.InvalidJson();
+            return error;
         }
 
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return OpenAiError.InvalidRequest("The request body must be a JSON object.", null, "invalid_type");
-            }
-
             var lifetime = TimeSpan.FromSeconds(600);
             JsonElement? requestedSession = null;
-            foreach (var property in root.EnumerateObject())
+            foreach (var property in document!.RootElement.EnumerateObject())
             {
                 if (property.NameEquals("expires_after"))
                 {
@@ -110,6 +102,84 @@ public static class SimulatorEndpoints
 
             return Issued(secrets.Issue(SimulatorSessions.Create(requestedSession, options.Model), lifetime));
         }
+    }
+
+    /// <summary><c>RealtimeTranslationClientSecretCreateRequest</c>: <c>session</c> (with its <c>model</c>) is required.</summary>
+    private static async Task<IResult> MintTranslationAsync(HttpContext context, SimulatorClientSecrets secrets, TimeProvider time)
+    {
+        var (document, error) = await ReadJsonObjectAsync(context);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        using (document)
+        {
+            var root = document!.RootElement;
+            var lifetime = TimeSpan.FromSeconds(600);
+            foreach (var property in root.EnumerateObject())
+            {
+                if (property.NameEquals("expires_after"))
+                {
+                    if (ExpiresAfter(property.Value, out var seconds) is { } expiresError)
+                    {
+                        return expiresError;
+                    }
+
+                    lifetime = TimeSpan.FromSeconds(seconds);
+                }
+                else if (!property.NameEquals("session"))
+                {
+                    return OpenAiError.UnknownParameter(property.Name);
+                }
+            }
+
+            if (!root.TryGetProperty("session", out var session))
+            {
+                return OpenAiError.MissingParameter("session");
+            }
+
+            if (RealtimeSessionRules.CheckTranslation(session, "session") is { } sessionError)
+            {
+                return sessionError;
+            }
+
+            var expiresAt = time.GetUtcNow() + lifetime;
+            return Issued(secrets.Issue(SimulatorSessions.CreateTranslation(session, expiresAt), expiresAt));
+        }
+    }
+
+    /// <summary>A JSON object body (an empty body reads as <c>{}</c>), or the 415/413/400 OpenAI gives instead.</summary>
+    private static async Task<(JsonDocument? Document, IResult? Error)> ReadJsonObjectAsync(HttpContext context)
+    {
+        if (!IsJsonOrMissing(context.Request.ContentType))
+        {
+            return (null, UnsupportedContentType(context, "'application/json'"));
+        }
+
+        var (body, tooLarge) = await ReadBodyAsync(context, MaxJsonBodyBytes);
+        if (tooLarge is not null)
+        {
+            return (null, tooLarge);
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body!.Length == 0 ? "{}"u8.ToArray() : body);
+        }
+        catch (JsonException)
+        {
+            return (null, OpenAiError.InvalidJson());
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            return (null, OpenAiError.InvalidRequest("The request body must be a JSON object.", null, "invalid_type"));
+        }
+
+        return (document, null);
     }
 
     private static JsonWriterResult Issued(IssuedClientSecret secret) =>
@@ -199,6 +269,55 @@ public static class SimulatorEndpoints
         return await AcceptAsync(context, peer, offer!, session, location: true);
     }
 
+    /// <summary>
+    /// <c>accept</c>, <c>reject</c> and <c>refer</c> control incoming SIP calls. The body is checked against the spec first
+    /// (<c>RealtimeSessionCreateRequestGA</c>, <c>RealtimeCallRejectRequest</c>, <c>RealtimeCallReferRequest</c>); every
+    /// call the simulator holds came in over WebRTC, so a live one gets the wrong-kind-of-call error and an unknown one a 404.
+    /// </summary>
+    private static async Task<IResult> ControlSipCallAsync(HttpContext context, string callId, string action, ISimulatorMediaPeer peer)
+    {
+        var (document, error) = await ReadJsonObjectAsync(context);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        using (document)
+        {
+            var body = document!.RootElement;
+            var rules = new JsonRules();
+            var bodyError = action switch
+            {
+                "accept" => SimulatorSessions.Validate(body, ""),
+                "reject" => rules.Object(body, "", "status_code") && rules.Optional(body, "status_code", "", (v, p) => rules.Integer(v, p, 400, 699)) ? null : rules.Error,
+                _ => rules.Object(body, "", "target_uri") && rules.Required(body, "target_uri", "", out var uri) && rules.String(uri, "target_uri") && SipUri(rules, uri) ? null : rules.Error,
+            };
+            if (bodyError is not null)
+            {
+                return bodyError;
+            }
+        }
+
+        if (!peer.IsLive(callId))
+        {
+            return OpenAiError.InvalidRequest($"No call with id '{callId}'.", "call_id", "call_not_found", StatusCodes.Status404NotFound);
+        }
+
+        return OpenAiError.InvalidRequest(
+            $"Call '{callId}' was created over WebRTC; /{action} only applies to incoming SIP calls. Use POST /v1/realtime/calls/{callId}/hangup to end it.",
+            "call_id",
+            "invalid_call_type");
+    }
+
+    // The spec's examples: "tel:+14155550123" or "sip:agent@example.com".
+    private static bool SipUri(JsonRules rules, JsonElement uri)
+    {
+        var value = uri.GetString()!;
+        return value.StartsWith("tel:", StringComparison.OrdinalIgnoreCase) || value.StartsWith("sip:", StringComparison.OrdinalIgnoreCase) || value.StartsWith("sips:", StringComparison.OrdinalIgnoreCase)
+            ? value.Length > 4 || rules.Fail($"Invalid value: '{value}'. Expected a 'tel:' or 'sip:' URI.", "target_uri", "invalid_value")
+            : rules.Fail($"Invalid value: '{value}'. Expected a 'tel:' or 'sip:' URI such as 'tel:+14155550123' or 'sip:agent@example.com'.", "target_uri", "invalid_value");
+    }
+
     private static async Task<IResult> AcceptAsync(HttpContext context, ISimulatorMediaPeer peer, string offer, JsonObject session, bool location)
     {
         if (!peer.IsAvailable)
@@ -225,7 +344,9 @@ public static class SimulatorEndpoints
             return new OpenAiError(StatusCodes.Status503ServiceUnavailable, ex.Message, "server_error", null, "media_peer_at_capacity");
         }
 
-        return new TextResult(StatusCodes.Status201Created, "application/sdp", call.AnswerSdp, location ? "/v1/realtime/calls/" + call.CallId : null);
+        // The spec: "Relative URL containing the call ID"; built from this request so it leads back here under /simulator/v1.
+        var callUrl = location ? $"{context.Request.PathBase}{context.Request.Path.Value!.TrimEnd('/')}/{call.CallId}" : null;
+        return new TextResult(StatusCodes.Status201Created, "application/sdp", call.AnswerSdp, callUrl);
     }
 
     private static async Task<IResult> HangUpAsync(HttpContext context, string callId, ISimulatorMediaPeer peer)
@@ -281,6 +402,15 @@ public static class SimulatorEndpoints
         catch (InvalidDataException ex)
         {
             return (null, null, OpenAiError.InvalidRequest("The multipart/form-data body could not be read: " + ex.Message, null, "invalid_multipart"));
+        }
+
+        // RealtimeCallCreateRequest has additionalProperties: false: only "sdp" and "session".
+        foreach (var name in form.Keys.Concat(form.Files.Select(f => f.Name)))
+        {
+            if (name is not ("sdp" or "session"))
+            {
+                return (null, null, OpenAiError.UnknownParameter(name));
+            }
         }
 
         var offer = await PartAsync(form, "sdp");

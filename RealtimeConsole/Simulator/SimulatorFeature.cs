@@ -23,6 +23,7 @@ public static class SimulatorFeature
             .Validate(
                 o => SimulatorResources.All.All(r => o.RequestsPerMinute.For(r) is >= 1 and <= RequestRateBucket.MaxLimit),
                 $"Simulator:RequestsPerMinute values must be between 1 and {RequestRateBucket.MaxLimit}.")
+            .Validate(o => o.TokensPerMinute is >= 1 and <= RequestRateBucket.MaxLimit, $"Simulator:TokensPerMinute must be between 1 and {RequestRateBucket.MaxLimit}.")
             .ValidateOnStart();
 
         builder.Services.AddSingleton<SimulatorRateLimiter>();

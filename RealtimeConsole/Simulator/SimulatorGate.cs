@@ -8,6 +8,9 @@ public enum SimulatorKeyPolicy
 {
     StandardOnly,
     StandardOrEphemeral,
+
+    /// <summary>Either key; an ephemeral key opens a session with it, which <c>Simulator:SecretReuse=SingleUse</c> allows once.</summary>
+    StandardOrEphemeralOpeningSession,
 }
 
 /// <summary>The caller's key once checked: the standard key, or an active <c>ek_</c> key and its session.</summary>
@@ -78,6 +81,7 @@ public sealed partial class SimulatorGate(
         }
 
         WriteRateLimitHeaders(context.Response.Headers, decision);
+        WriteTokenRateLimitHeaders(context.Response.Headers, limiter.PeekTokens());
         var status = StatusOf(result);
         stats.Record(endpoint, new SimulatorRequestRecord(
             time.GetUtcNow(), context.Request.Method, context.Request.Path.Value ?? "", status, requestId, (result as OpenAiError)?.Code));
@@ -91,6 +95,14 @@ public sealed partial class SimulatorGate(
         headers["x-ratelimit-limit-requests"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
         headers["x-ratelimit-remaining-requests"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
         headers["x-ratelimit-reset-requests"] = OpenAiDuration.Format(decision.ResetAfter);
+    }
+
+    /// <summary>Sets <c>x-ratelimit-limit/remaining/reset-tokens</c>: the organization's token budget, sent beside the request headers as OpenAI's rate-limit guide lists them.</summary>
+    public static void WriteTokenRateLimitHeaders(IHeaderDictionary headers, RateLimitDecision tokens)
+    {
+        headers["x-ratelimit-limit-tokens"] = tokens.Limit.ToString(CultureInfo.InvariantCulture);
+        headers["x-ratelimit-remaining-tokens"] = tokens.Remaining.ToString(CultureInfo.InvariantCulture);
+        headers["x-ratelimit-reset-tokens"] = OpenAiDuration.Format(tokens.ResetAfter);
     }
 
     /// <summary>The exact <c>rate_limit_exceeded</c> answer for a refused request, with <c>retry-after-ms</c> and <c>retry-after</c>.</summary>
@@ -158,6 +170,11 @@ public sealed partial class SimulatorGate(
             switch (state)
             {
                 case ClientSecretState.Active:
+                    if (policy == SimulatorKeyPolicy.StandardOrEphemeralOpeningSession && !secret!.OpenSession() && options.SecretReuse == SimulatorSecretReuse.SingleUse)
+                    {
+                        return InvalidKey($"The ephemeral key {Mask(keyText)} has already opened a session and cannot open another (Simulator:SecretReuse is SingleUse). Mint a new one with POST /v1/realtime/client_secrets.");
+                    }
+
                     caller = new SimulatorCaller(false, secret);
                     return null;
                 case ClientSecretState.Expired:

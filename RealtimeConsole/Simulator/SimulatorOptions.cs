@@ -17,11 +17,26 @@ public sealed class SimulatorOptions
     /// <summary>Serve the retired beta shapes (<c>/v1/realtime/sessions</c>, <c>/v1/realtime?model=</c>) to reproduce older apps.</summary>
     public bool LegacyBetaShapes { get; set; }
 
+    /// <summary>
+    /// Whether one ephemeral key may open several sessions (<c>Allowed</c>, as the spec says) or only one (<c>SingleUse</c>,
+    /// as users report live: a reused key refused with 401 at <c>/calls</c> before its expiry).
+    /// </summary>
+    public SimulatorSecretReuse SecretReuse { get; set; } = SimulatorSecretReuse.Allowed;
+
     /// <summary>Failed requests (400, 413, 415...) use up the budget too, as OpenAI's do.</summary>
     public bool CountFailedRequests { get; set; } = true;
 
+    /// <summary>The organization's tokens per minute for responses (<c>rate_limits.updated</c>, <c>x-ratelimit-*-tokens</c>); gpt-realtime's tier-1 TPM.</summary>
+    public int TokensPerMinute { get; set; } = 40_000;
+
     /// <summary>Requests per minute per limited resource at start-up and after a reset of the limits.</summary>
     public SimulatorRequestsPerMinute RequestsPerMinute { get; set; } = new();
+}
+
+public enum SimulatorSecretReuse
+{
+    Allowed,
+    SingleUse,
 }
 
 public sealed class SimulatorRequestsPerMinute

@@ -11,12 +11,16 @@ public sealed class SimulatorRateLimiter
 {
     private readonly RequestRateBucket[] _buckets;
     private readonly SimulatorRequestsPerMinute _defaults;
+    private readonly int _defaultTokensPerMinute;
+    private readonly RequestRateBucket _tokens;
 
     public SimulatorRateLimiter(TimeProvider time, IOptions<SimulatorOptions> settings)
     {
         var options = settings.Value;
         OrganizationId = options.OrganizationId;
         _defaults = options.RequestsPerMinute;
+        _defaultTokensPerMinute = options.TokensPerMinute;
+        _tokens = new RequestRateBucket(time, options.TokensPerMinute);
         _buckets = new RequestRateBucket[SimulatorResources.All.Length];
         foreach (var resource in SimulatorResources.All)
         {
@@ -42,6 +46,26 @@ public sealed class SimulatorRateLimiter
     /// <summary>The requests-per-minute limit of <paramref name="resource"/>.</summary>
     public int GetLimit(SimulatorResource resource) => _buckets[(int)resource].Limit;
 
+    /// <summary>The tokens-per-minute budget's level now (limit, remaining, time to full), taking nothing.</summary>
+    public RateLimitDecision PeekTokens() => _tokens.Peek();
+
+    /// <summary>Reserves a response's estimated tokens; refused when the budget does not hold them (at most the whole limit is asked for).</summary>
+    public RateLimitDecision TryReserveTokens(int tokens) => _tokens.TryAcquire(Math.Clamp(tokens, 0, _tokens.Limit));
+
+    /// <summary>Corrects a reservation once the response is done: unused tokens come back, extra ones are taken.</summary>
+    public RateLimitDecision SettleTokens(int reserved, int used)
+    {
+        reserved = Math.Clamp(reserved, 0, _tokens.Limit);
+        return used >= reserved ? _tokens.Take(used - reserved) : _tokens.Refund(reserved - used);
+    }
+
+    /// <summary>Changes the tokens-per-minute limit at once (1..<see cref="RequestRateBucket.MaxLimit"/>).</summary>
+    public void SetTokenLimit(int tokensPerMinute)
+    {
+        _tokens.SetLimit(tokensPerMinute);
+        Changed?.Invoke();
+    }
+
     /// <summary>Changes a limit at once (1..<see cref="RequestRateBucket.MaxLimit"/>).</summary>
     public void SetLimit(SimulatorResource resource, int requestsPerMinute)
     {
@@ -57,6 +81,8 @@ public sealed class SimulatorRateLimiter
             _buckets[(int)resource].SetLimit(_defaults.For(resource));
         }
 
+        _tokens.SetLimit(_defaultTokensPerMinute);
+
         Reset();
     }
 
@@ -67,6 +93,8 @@ public sealed class SimulatorRateLimiter
         {
             bucket.Reset();
         }
+
+        _tokens.Reset();
 
         Changed?.Invoke();
     }

@@ -9,6 +9,8 @@ public enum SimulatorEndpoint
     LegacySessions,
     LegacyRealtime,
     Responses,
+    TranslationClientSecrets,
+    CallControl,
 }
 
 /// <summary>One answered request, for the page's "recent requests".</summary>
@@ -47,6 +49,8 @@ public sealed class SimulatorStats
         SimulatorEndpoint.Hangup => "calls.hangup",
         SimulatorEndpoint.LegacySessions => "sessions",
         SimulatorEndpoint.LegacyRealtime => "realtime",
+        SimulatorEndpoint.TranslationClientSecrets => "translations.client_secrets",
+        SimulatorEndpoint.CallControl => "calls.accept_reject_refer",
         _ => "responses",
     };
 

@@ -23,12 +23,12 @@ public sealed class SimulatorResponseBudgetTests
     public void Responses_draw_from_the_organizations_responses_bucket()
     {
         _limiter.SetLimit(SimulatorResource.Responses, 2);
-        Assert.True(_budget.TryAcquire().Allowed);
-        var second = _budget.TryAcquire();
+        Assert.True(_budget.TryAcquire(10).Allowed);
+        var second = _budget.TryAcquire(10);
         Assert.True(second.Allowed);
         Assert.Equal(0, second.Limits[0].Remaining);
 
-        var refused = _budget.TryAcquire();
+        var refused = _budget.TryAcquire(10);
         Assert.False(refused.Allowed);
         Assert.Equal("rate_limit_exceeded", refused.Code);
         Assert.Contains("Limit 2", refused.Message, StringComparison.Ordinal);
@@ -42,9 +42,9 @@ public sealed class SimulatorResponseBudgetTests
     public void Active_faults_refuse_responses_with_openais_code(SimulatorFaultKind kind, string code)
     {
         _faults.Activate(kind, TimeSpan.FromSeconds(30), SimulatorResource.Responses);
-        Assert.Equal(code, _budget.TryAcquire().Code);
+        Assert.Equal(code, _budget.TryAcquire(10).Code);
 
         _time.Advance(TimeSpan.FromSeconds(30));
-        Assert.True(_budget.TryAcquire().Allowed);
+        Assert.True(_budget.TryAcquire(10).Allowed);
     }
 }

@@ -13,6 +13,9 @@ public interface ISimulatorMediaPeer
 
     /// <summary>Ends a call; false when no such call is live.</summary>
     Task<bool> HangUpAsync(string callId, CancellationToken cancellationToken);
+
+    /// <summary>Whether <paramref name="callId"/> names a live call.</summary>
+    bool IsLive(string callId);
 }
 
 public sealed record AcceptedCall(string CallId, string AnswerSdp);
@@ -26,6 +29,8 @@ public sealed class UnavailableMediaPeer : ISimulatorMediaPeer
         throw new NotSupportedException("The simulator's WebRTC media peer is not available in this build.");
 
     public Task<bool> HangUpAsync(string callId, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public bool IsLive(string callId) => false;
 }
 
 /// <summary>The peer holds as many calls as it is allowed (<c>Simulator:Media:MaxConcurrentCalls</c>); the caller may retry later.</summary>

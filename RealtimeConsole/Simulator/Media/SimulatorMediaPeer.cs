@@ -83,6 +83,8 @@ public sealed partial class SimulatorMediaPeer : ISimulatorMediaPeer, IAsyncDisp
     /// <summary>The call's state for tests and the console: null when no such call is live.</summary>
     internal WebRtcCall? Find(string callId) => _calls.GetValueOrDefault(callId);
 
+    public bool IsLive(string callId) => _calls.ContainsKey(callId);
+
     public async ValueTask DisposeAsync()
     {
         foreach (var call in _calls.Values)

@@ -3,8 +3,11 @@ namespace RealtimeConsole.Simulator.Media.Realtime;
 /// <summary>One line of <c>rate_limits.updated</c>.</summary>
 public sealed record RealtimeRateLimit(string Name, int Limit, int Remaining, double ResetSeconds);
 
-/// <summary>The answer to "may this session start another response?" plus the limits to report either way.</summary>
-public sealed record RealtimeBudgetDecision(bool Allowed, IReadOnlyList<RealtimeRateLimit> Limits, string? Message, string? Code = null);
+/// <summary>
+/// The answer to "may this session start another response?" plus the limits to report either way; a refusal's
+/// <paramref name="ErrorType"/> names the limit that refused (<c>requests</c>, <c>tokens</c>).
+/// </summary>
+public sealed record RealtimeBudgetDecision(bool Allowed, IReadOnlyList<RealtimeRateLimit> Limits, string? Message, string? Code = null, string? ErrorType = null);
 
 /// <summary>
 /// The per-organization budget a response draws on (a <c>responses</c> resource): <see cref="SimulatorResponseBudget"/>
@@ -12,17 +15,25 @@ public sealed record RealtimeBudgetDecision(bool Allowed, IReadOnlyList<Realtime
 /// </summary>
 public interface IRealtimeResponseBudget
 {
-    RealtimeBudgetDecision TryAcquire();
+    /// <summary>Admits one response, reserving <paramref name="reservedTokens"/> (its estimated input and output) where tokens are counted.</summary>
+    RealtimeBudgetDecision TryAcquire(int reservedTokens);
+
+    /// <summary>The response is done: corrects its reservation to the <paramref name="usedTokens"/> it really used.</summary>
+    void Settle(int reservedTokens, int usedTokens);
 }
 
-/// <summary>A fixed one-minute window of responses on the injected clock.</summary>
+/// <summary>A fixed one-minute window of responses on the injected clock (tokens are not counted).</summary>
 public sealed class FixedWindowResponseBudget(TimeProvider time, int responsesPerMinute) : IRealtimeResponseBudget
 {
     private readonly Lock _gate = new();
     private DateTimeOffset _windowStart = time.GetUtcNow();
     private int _used;
 
-    public RealtimeBudgetDecision TryAcquire()
+    public void Settle(int reservedTokens, int usedTokens)
+    {
+    }
+
+    public RealtimeBudgetDecision TryAcquire(int reservedTokens)
     {
         lock (_gate)
         {

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RealtimeConsole.Simulator.Media.Audio;
+using RealtimeConsole.Simulator.Validation;
 
 namespace RealtimeConsole.Simulator.Media.Realtime;
 
@@ -40,6 +41,9 @@ internal sealed class RealtimeConversation : IDisposable
     private int _speechStartMs;
     private string? _speechItemId;
     private string? _lastAudioResponseId;
+
+    // How long each assistant audio item lasts, for conversation.item.truncate's bounds.
+    private readonly Dictionary<string, int> _audioMsByItem = [];
 
     public RealtimeConversation(JsonObject session, IRealtimeChannel channel, IRealtimeResponseBudget budget, TimeProvider time, TimeSpan maxDuration)
     {
@@ -101,14 +105,17 @@ internal sealed class RealtimeConversation : IDisposable
                 return;
             }
 
-            if (message is null || message["type"]?.GetValueKind() != JsonValueKind.String)
+            var clientEventId = message?["event_id"]?.GetValueKind() == JsonValueKind.String ? message["event_id"]!.GetValue<string>() : null;
+            using (var document = JsonDocument.Parse(json))
             {
-                Error("invalid_request_error", "invalid_event", "Each client event must be a JSON object with a string 'type'.", "type", null);
-                return;
+                if (RealtimeClientEventRules.Check(document.RootElement) is { } problem)
+                {
+                    Error(problem.Type, problem.Code ?? "invalid_value", problem.Message, problem.Param, clientEventId);
+                    return;
+                }
             }
 
-            var clientEventId = message["event_id"]?.ToString();
-            switch ((string)message["type"]!)
+            switch ((string)message!["type"]!)
             {
                 case "session.update":
                     UpdateSession(message, clientEventId);
@@ -119,8 +126,14 @@ internal sealed class RealtimeConversation : IDisposable
                 case "conversation.item.delete":
                     DeleteItem(message, clientEventId);
                     break;
+                case "conversation.item.retrieve":
+                    RetrieveItem(message, clientEventId);
+                    break;
+                case "conversation.item.truncate":
+                    TruncateItem(message, clientEventId);
+                    break;
                 case "response.create":
-                    StartResponse(clientEventId);
+                    StartResponse(clientEventId, ResponseRequest.From(message["response"]));
                     break;
                 case "response.cancel":
                     if (_response is null)
@@ -143,8 +156,7 @@ internal sealed class RealtimeConversation : IDisposable
                 case "input_audio_buffer.append":
                     break;
                 case "output_audio_buffer.clear":
-                    _channel.StopAudio();
-                    Emit("output_audio_buffer.cleared", new JsonObject { ["response_id"] = _response?.Id });
+                    ClearOutputAudio(clientEventId);
                     break;
                 default:
                     Error("invalid_request_error", "invalid_value", $"Invalid value: '{message["type"]}'. Supported values are the Realtime client events.", "type", clientEventId);
@@ -200,7 +212,7 @@ internal sealed class RealtimeConversation : IDisposable
             CommitUserAudio(itemId);
             if (detection["create_response"]?.GetValue<bool>() ?? true)
             {
-                StartResponse(null);
+                StartResponse(null, ResponseRequest.Default);
             }
         }
     }
@@ -241,8 +253,76 @@ internal sealed class RealtimeConversation : IDisposable
             return;
         }
 
-        Merge(_session, update);
+        SimulatorSessions.MergeInto(_session, update);
         Emit("session.updated", new JsonObject { ["session"] = _session.DeepClone() });
+    }
+
+    /// <summary><c>conversation.item.retrieve</c>: the item as the server holds it, or <c>item_not_found</c>.</summary>
+    private void RetrieveItem(JsonObject message, string? clientEventId)
+    {
+        var id = message["item_id"]!.GetValue<string>();
+        if (FindItem(id) is not { } item)
+        {
+            Error("invalid_request_error", "item_not_found", $"Item with item_id not found: {id}", "item_id", clientEventId);
+            return;
+        }
+
+        Emit("conversation.item.retrieved", new JsonObject { ["item"] = item.DeepClone() });
+    }
+
+    /// <summary>
+    /// <c>conversation.item.truncate</c>: cuts an assistant audio item at what the user heard and, as the spec says,
+    /// deletes its transcript so no text the user did not hear stays in the context.
+    /// </summary>
+    private void TruncateItem(JsonObject message, string? clientEventId)
+    {
+        var id = message["item_id"]!.GetValue<string>();
+        var contentIndex = message["content_index"]!.GetValue<int>();
+        var audioEndMs = message["audio_end_ms"]!.GetValue<int>();
+        if (FindItem(id) is not { } item)
+        {
+            Error("invalid_request_error", "item_not_found", $"Item with item_id not found: {id}", "item_id", clientEventId);
+            return;
+        }
+
+        if (item["role"]?.ToString() != "assistant" || item["content"] is not JsonArray content || contentIndex >= content.Count
+            || content[contentIndex]?["type"]?.ToString() != "output_audio" || !_audioMsByItem.TryGetValue(id, out var durationMs))
+        {
+            Error("invalid_request_error", "invalid_value", $"Only assistant messages with audio can be truncated; item {id} has no audio at content_index {contentIndex}.", "content_index", clientEventId);
+            return;
+        }
+
+        if (audioEndMs > durationMs)
+        {
+            Error("invalid_request_error", "invalid_value", string.Create(CultureInfo.InvariantCulture, $"Audio content of {durationMs}ms is already shorter than {audioEndMs}ms"), "audio_end_ms", clientEventId);
+            return;
+        }
+
+        if (_response is { } playing && playing.Item == item)
+        {
+            CancelResponse();
+        }
+
+        content[contentIndex]!["transcript"] = "";
+        _audioMsByItem[id] = audioEndMs;
+        Emit("conversation.item.truncated", new JsonObject { ["item_id"] = id, ["content_index"] = contentIndex, ["audio_end_ms"] = audioEndMs });
+    }
+
+    private JsonObject? FindItem(string id) =>
+        _items.Find(i => i["id"]?.ToString() == id) ?? (_response?.Item is { } current && current["id"]?.ToString() == id && !_response.OutOfBand ? current : null);
+
+    /// <summary><c>output_audio_buffer.clear</c>: cut the audio off; <c>cleared</c> names the response whose audio it was (a required string).</summary>
+    private void ClearOutputAudio(string? clientEventId)
+    {
+        var responseId = _response is { Audio: true } playing ? playing.Id : _lastAudioResponseId;
+        if (responseId is null)
+        {
+            Error("invalid_request_error", "output_audio_buffer_empty", "There is no output audio to clear: no response has produced audio in this session.", null, clientEventId);
+            return;
+        }
+
+        _channel.StopAudio();
+        Emit("output_audio_buffer.cleared", new JsonObject { ["response_id"] = responseId });
     }
 
     private void CreateItem(JsonObject message, string? clientEventId)
@@ -304,7 +384,7 @@ internal sealed class RealtimeConversation : IDisposable
             ["type"] = "message",
             ["status"] = "completed",
             ["role"] = "user",
-            ["content"] = new JsonArray(new JsonObject { ["type"] = "input_audio", ["transcript"] = null }),
+            ["content"] = new JsonArray(new JsonObject { ["type"] = "input_audio", ["transcript"] = "" }),
         });
     }
 
@@ -317,15 +397,33 @@ internal sealed class RealtimeConversation : IDisposable
         _speechItemId = null;
     }
 
-    private void StartResponse(string? clientEventId)
+    private void StartResponse(string? clientEventId, ResponseRequest request)
     {
-        if (_response is not null)
+        if (_response is not null && !request.OutOfBand)
         {
             Error("invalid_request_error", "conversation_already_has_active_response", $"Conversation already has an active response in progress: {_response.Id}. Wait until the response is finished before creating a new one.", null, clientEventId);
             return;
         }
 
-        var decision = _budget.TryAcquire();
+        if (_response is not null)
+        {
+            Error("invalid_request_error", "response_already_active", $"The simulator runs one response at a time; {_response.Id} is still in progress.", null, clientEventId);
+            return;
+        }
+
+        // A response's own input replaces the conversation as its context (RealtimeResponseCreateParams.input).
+        List<JsonObject> context = request.Input is { } input ? [.. input.OfType<JsonObject>().Select(i => (JsonObject)i.DeepClone())] : [.. _items];
+        var (call, reply) = PlanReply(context);
+        var incomplete = false;
+        if (request.MaxOutputTokens is { } cap && call is null && Tokens(reply) > cap)
+        {
+            reply = reply[..Math.Min(reply.Length, cap * 4)].TrimEnd();
+            incomplete = true;
+        }
+
+        var inputTokens = context.Sum(i => Tokens(i.ToJsonString()));
+        var reserved = inputTokens + (call is { } c ? Tokens(c.Arguments) : Tokens(reply));
+        var decision = _budget.TryAcquire(reserved);
         Emit("rate_limits.updated", new JsonObject
         {
             ["rate_limits"] = new JsonArray([.. decision.Limits.Select(l => (JsonNode)new JsonObject
@@ -339,14 +437,20 @@ internal sealed class RealtimeConversation : IDisposable
         if (!decision.Allowed)
         {
             var code = decision.Code ?? "rate_limit_exceeded";
-            Error(code is "insufficient_quota" or "server_error" ? code : "requests", code, decision.Message ?? "Rate limit reached.", null, clientEventId);
+            Error(decision.ErrorType ?? (code is "insufficient_quota" or "server_error" ? code : "requests"), code, decision.Message ?? "Rate limit reached.", null, clientEventId);
             return;
         }
 
-        var response = new ActiveResponse(NewId("resp"), AudioOut);
+        var response = new ActiveResponse(NewId("resp"), request.Audio ?? AudioOut)
+        {
+            Metadata = request.Metadata,
+            OutOfBand = request.OutOfBand,
+            Context = context,
+            ReservedTokens = reserved,
+            Incomplete = incomplete,
+        };
         _response = response;
         Emit("response.created", new JsonObject { ["response"] = ResponseJson(response, "in_progress", null) });
-        var (call, reply) = PlanReply();
         if (call is not null)
         {
             EmitFunctionCall(response, call.Value);
@@ -364,7 +468,11 @@ internal sealed class RealtimeConversation : IDisposable
             ["content"] = new JsonArray(),
         };
         Emit("response.output_item.added", new JsonObject { ["response_id"] = response.Id, ["output_index"] = 0, ["item"] = response.Item.DeepClone() });
-        Emit("conversation.item.added", new JsonObject { ["previous_item_id"] = _items.Count > 0 ? _items[^1]["id"]?.ToString() : null, ["item"] = response.Item.DeepClone() });
+        if (!response.OutOfBand)
+        {
+            Emit("conversation.item.added", new JsonObject { ["previous_item_id"] = _items.Count > 0 ? _items[^1]["id"]?.ToString() : null, ["item"] = response.Item.DeepClone() });
+        }
+
         Emit("response.content_part.added", PartEvent(response, EmptyPart(response)));
         response.Words = reply.Split(' ');
         if (!response.Audio)
@@ -380,6 +488,7 @@ internal sealed class RealtimeConversation : IDisposable
 
         var frames = (reply.Length * MillisecondsPerCharacter + FrameMilliseconds - 1) / FrameMilliseconds;
         response.AudioFrames = frames;
+        _audioMsByItem[response.Item["id"]!.GetValue<string>()] = frames * FrameMilliseconds;
         _lastAudioResponseId = response.Id;
         _channel.PlayAudio(frames);
         Emit("output_audio_buffer.started", new JsonObject { ["response_id"] = response.Id });
@@ -436,17 +545,28 @@ internal sealed class RealtimeConversation : IDisposable
             ["content_index"] = 0,
             [response.Audio ? "transcript" : "text"] = text,
         });
+        // The event's part is a RealtimeResponseContentPart (text|audio); the item's content keeps the item's types (output_text|output_audio).
         var part = response.Audio
-            ? new JsonObject { ["type"] = "output_audio", ["transcript"] = text }
-            : new JsonObject { ["type"] = "output_text", ["text"] = text };
+            ? new JsonObject { ["type"] = "audio", ["transcript"] = text }
+            : new JsonObject { ["type"] = "text", ["text"] = text };
         Emit("response.content_part.done", PartEvent(response, part));
-        response.Item["status"] = "completed";
-        response.Item["content"] = new JsonArray(part.DeepClone());
-        _items.Add(response.Item);
+        response.Item["status"] = response.Incomplete ? "incomplete" : "completed";
+        response.Item["content"] = new JsonArray(response.Audio
+            ? new JsonObject { ["type"] = "output_audio", ["transcript"] = text }
+            : new JsonObject { ["type"] = "output_text", ["text"] = text });
+        if (!response.OutOfBand)
+        {
+            _items.Add(response.Item);
+        }
+
         Emit("response.output_item.done", new JsonObject { ["response_id"] = response.Id, ["output_index"] = 0, ["item"] = response.Item.DeepClone() });
-        Emit("conversation.item.done", new JsonObject { ["item"] = response.Item.DeepClone() });
+        if (!response.OutOfBand)
+        {
+            Emit("conversation.item.done", new JsonObject { ["item"] = response.Item.DeepClone() });
+        }
+
         response.Output.Add(response.Item.DeepClone());
-        FinishResponse(response, "completed");
+        FinishResponse(response, response.Incomplete ? "incomplete" : "completed");
     }
 
     private void CancelResponse()
@@ -465,8 +585,9 @@ internal sealed class RealtimeConversation : IDisposable
     private void FinishResponse(ActiveResponse response, string status)
     {
         _response = null;
-        var inputTokens = _items.Sum(i => Tokens(i.ToJsonString()));
+        var inputTokens = response.Context.Sum(i => Tokens(i.ToJsonString()));
         var outputTokens = Tokens(response.Spoken.ToString()) + response.Output.Sum(o => Tokens(o["arguments"]?.ToString() ?? ""));
+        _budget.Settle(response.ReservedTokens, inputTokens + outputTokens);
         var usage = new JsonObject
         {
             ["total_tokens"] = inputTokens + outputTokens,
@@ -485,10 +606,16 @@ internal sealed class RealtimeConversation : IDisposable
         ["id"] = response.Id,
         ["object"] = "realtime.response",
         ["status"] = status,
-        ["status_details"] = status == "cancelled" ? new JsonObject { ["type"] = "cancelled", ["reason"] = "client_cancelled" } : null,
+        ["status_details"] = status switch
+        {
+            "cancelled" => new JsonObject { ["type"] = "cancelled", ["reason"] = "client_cancelled" },
+            "incomplete" => new JsonObject { ["type"] = "incomplete", ["reason"] = "max_output_tokens" },
+            _ => null,
+        },
         ["output"] = new JsonArray([.. response.Output.Select(o => o.DeepClone())]),
-        ["conversation_id"] = "conv_" + SessionId[5..],
+        ["conversation_id"] = response.OutOfBand ? null : "conv_" + SessionId[5..],
         ["output_modalities"] = new JsonArray(response.Audio ? "audio" : "text"),
+        ["metadata"] = response.Metadata?.DeepClone(),
         ["usage"] = usage,
     };
 
@@ -502,8 +629,8 @@ internal sealed class RealtimeConversation : IDisposable
     };
 
     private static JsonObject EmptyPart(ActiveResponse response) => response.Audio
-        ? new JsonObject { ["type"] = "output_audio", ["transcript"] = "" }
-        : new JsonObject { ["type"] = "output_text", ["text"] = "" };
+        ? new JsonObject { ["type"] = "audio", ["transcript"] = "" }
+        : new JsonObject { ["type"] = "text", ["text"] = "" };
 
     private void EmitFunctionCall(ActiveResponse response, (string Name, string Arguments) call)
     {
@@ -519,7 +646,11 @@ internal sealed class RealtimeConversation : IDisposable
         };
         response.Item = item;
         Emit("response.output_item.added", new JsonObject { ["response_id"] = response.Id, ["output_index"] = 0, ["item"] = item.DeepClone() });
-        Emit("conversation.item.added", new JsonObject { ["item"] = item.DeepClone() });
+        if (!response.OutOfBand)
+        {
+            Emit("conversation.item.added", new JsonObject { ["item"] = item.DeepClone() });
+        }
+
         var common = new JsonObject { ["response_id"] = response.Id, ["item_id"] = item["id"]?.ToString(), ["output_index"] = 0, ["call_id"] = item["call_id"]?.ToString() };
         var delta = (JsonObject)common.DeepClone();
         delta["delta"] = call.Arguments;
@@ -530,20 +661,28 @@ internal sealed class RealtimeConversation : IDisposable
         Emit("response.function_call_arguments.done", done);
         item["status"] = "completed";
         item["arguments"] = call.Arguments;
-        _items.Add(item);
+        if (!response.OutOfBand)
+        {
+            _items.Add(item);
+        }
+
         Emit("response.output_item.done", new JsonObject { ["response_id"] = response.Id, ["output_index"] = 0, ["item"] = item.DeepClone() });
-        Emit("conversation.item.done", new JsonObject { ["item"] = item.DeepClone() });
+        if (!response.OutOfBand)
+        {
+            Emit("conversation.item.done", new JsonObject { ["item"] = item.DeepClone() });
+        }
+
         response.Output.Add(item.DeepClone());
     }
 
     /// <summary>Decides the scripted reply: a tool call the user's words ask for, a sentence using a tool's output, or a quote.</summary>
-    private ((string Name, string Arguments)? Call, string Reply) PlanReply()
+    private ((string Name, string Arguments)? Call, string Reply) PlanReply(List<JsonObject> items)
     {
-        var last = _items.LastOrDefault(i => i["role"]?.ToString() != "assistant" && i["type"]?.ToString() != "function_call");
+        var last = items.LastOrDefault(i => i["role"]?.ToString() != "assistant" && i["type"]?.ToString() != "function_call");
         if (last?["type"]?.ToString() == "function_call_output")
         {
             var callId = last["call_id"]?.ToString();
-            var name = _items.LastOrDefault(i => i["type"]?.ToString() == "function_call" && i["call_id"]?.ToString() == callId)?["name"]?.ToString() ?? "the tool";
+            var name = items.LastOrDefault(i => i["type"]?.ToString() == "function_call" && i["call_id"]?.ToString() == callId)?["name"]?.ToString() ?? "the tool";
             return (null, $"Done. {name} returned {last["output"]}.");
         }
 
@@ -652,13 +791,14 @@ internal sealed class RealtimeConversation : IDisposable
     private string NewId(string prefix) =>
         $"{prefix}_{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)).ToLowerInvariant()}{Interlocked.Increment(ref _ids):x2}";
 
-    private static JsonObject BuildSession(JsonObject configured)
+    private JsonObject BuildSession(JsonObject configured)
     {
         var session = new JsonObject
         {
             ["type"] = "realtime",
             ["object"] = "realtime.session",
             ["id"] = "sess_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(10)).ToLowerInvariant(),
+            ["expires_at"] = (_time.GetUtcNow() + _maxDuration).ToUnixTimeSeconds(),
             ["model"] = "gpt-realtime",
             ["output_modalities"] = new JsonArray("audio"),
             ["instructions"] = "",
@@ -676,36 +816,17 @@ internal sealed class RealtimeConversation : IDisposable
                         ["threshold"] = 0.5,
                         ["prefix_padding_ms"] = 300,
                         ["silence_duration_ms"] = 500,
+                        ["idle_timeout_ms"] = null,
                         ["create_response"] = true,
                         ["interrupt_response"] = true,
                     },
                 },
                 ["output"] = new JsonObject { ["format"] = new JsonObject { ["type"] = "audio/pcmu" }, ["voice"] = "marin", ["speed"] = 1.0 },
             },
+            ["include"] = null,
         };
-        Merge(session, configured);
+        SimulatorSessions.MergeInto(session, configured);
         return session;
-    }
-
-    /// <summary>Deep-merges objects; any other value (null included) replaces what was there.</summary>
-    private static void Merge(JsonObject target, JsonObject update)
-    {
-        foreach (var (key, value) in update)
-        {
-            if (key is "id" or "object")
-            {
-                continue;
-            }
-
-            if (value is JsonObject child && target[key] is JsonObject existing)
-            {
-                Merge(existing, child);
-            }
-            else
-            {
-                target[key] = value?.DeepClone();
-            }
-        }
     }
 
     private sealed class ActiveResponse(string id, bool audio)
@@ -725,5 +846,18 @@ internal sealed class RealtimeConversation : IDisposable
         public StringBuilder Spoken { get; } = new();
 
         public List<JsonNode> Output { get; } = [];
+
+        public JsonObject? Metadata { get; init; }
+
+        /// <summary><c>conversation: "none"</c>: the response's items stay out of the conversation.</summary>
+        public bool OutOfBand { get; init; }
+
+        /// <summary>The items the reply was planned from (the conversation, or the response's own input).</summary>
+        public List<JsonObject> Context { get; init; } = [];
+
+        public int ReservedTokens { get; init; }
+
+        /// <summary>Cut short by <c>max_output_tokens</c>.</summary>
+        public bool Incomplete { get; init; }
     }
 }

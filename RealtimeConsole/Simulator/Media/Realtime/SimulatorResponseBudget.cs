@@ -3,12 +3,14 @@ using System.Globalization;
 namespace RealtimeConsole.Simulator.Media.Realtime;
 
 /// <summary>
-/// Responses drawn from the simulated organization's <c>responses</c> bucket (the same budget the HTTP surface uses),
-/// with the admin API's faults applied: a rate-limit storm or exhausted quota refuses the response with OpenAI's code.
+/// Responses drawn from the simulated organization's <c>responses</c> bucket (the same budget the HTTP surface uses) and
+/// its tokens per minute, with the admin API's faults applied: a rate-limit storm or exhausted quota refuses the response
+/// with OpenAI's code. Tokens are reserved when a response starts and settled when it ends, as <c>rate_limits.updated</c>
+/// is documented to report them (RealtimeServerEventRateLimitsUpdated).
 /// </summary>
 public sealed class SimulatorResponseBudget(SimulatorRateLimiter limiter, SimulatorFaults faults) : IRealtimeResponseBudget
 {
-    public RealtimeBudgetDecision TryAcquire()
+    public RealtimeBudgetDecision TryAcquire(int reservedTokens)
     {
         if (faults.Any && faults.Find(SimulatorFaultKind.InsufficientQuota, SimulatorResource.Responses) is not null)
         {
@@ -23,20 +25,38 @@ public sealed class SimulatorResponseBudget(SimulatorRateLimiter limiter, Simula
         if (faults.Any && faults.Find(SimulatorFaultKind.RateLimitStorm, SimulatorResource.Responses) is not null)
         {
             var level = limiter.Peek(SimulatorResource.Responses);
-            return Refused(level with { Remaining = 0 }, "rate_limit_exceeded", Message(level.Limit, level.Limit, TimeSpan.FromSeconds(1)));
+            return Refused(level with { Remaining = 0 }, "rate_limit_exceeded", Message("requests per min (RPM)", level.Limit, level.Limit, 1, TimeSpan.FromSeconds(1)));
         }
 
         var decision = limiter.TryAcquire(SimulatorResource.Responses);
-        return decision.Admitted
-            ? new RealtimeBudgetDecision(true, Limits(decision), null, null)
-            : Refused(decision, "rate_limit_exceeded", Message(decision.Limit, decision.Used, decision.RetryAfter));
+        if (!decision.Admitted)
+        {
+            return Refused(decision, "rate_limit_exceeded", Message("requests per min (RPM)", decision.Limit, decision.Used, 1, decision.RetryAfter));
+        }
 
-        string Message(int limit, int used, TimeSpan retry) => string.Create(CultureInfo.InvariantCulture,
-            $"Rate limit reached for gpt-realtime in organization {limiter.OrganizationId} on requests per min (RPM): Limit {limit}, Used {used}, Requested 1. Please try again in {Math.Max(1, Math.Ceiling(retry.TotalSeconds))}s.");
+        var tokens = limiter.TryReserveTokens(reservedTokens);
+        if (!tokens.Admitted)
+        {
+            // The response never starts, so its request is not spent either.
+            decision = limiter.Refund(SimulatorResource.Responses);
+            return new RealtimeBudgetDecision(false, Limits(decision, tokens),
+                Message("tokens per min (TPM)", tokens.Limit, tokens.Used, reservedTokens, tokens.RetryAfter), "rate_limit_exceeded", "tokens");
+        }
+
+        return new RealtimeBudgetDecision(true, Limits(decision, tokens), null);
     }
 
-    private static RealtimeBudgetDecision Refused(RateLimitDecision level, string code, string message) => new(false, Limits(level), message, code);
+    public void Settle(int reservedTokens, int usedTokens) => limiter.SettleTokens(reservedTokens, usedTokens);
 
-    private static RealtimeRateLimit[] Limits(RateLimitDecision level) =>
-        [new RealtimeRateLimit("requests", level.Limit, level.Remaining, level.ResetAfter.TotalSeconds)];
+    private string Message(string what, int limit, int used, int requested, TimeSpan retry) => string.Create(CultureInfo.InvariantCulture,
+        $"Rate limit reached for gpt-realtime in organization {limiter.OrganizationId} on {what}: Limit {limit}, Used {used}, Requested {requested}. Please try again in {Math.Max(1, Math.Ceiling(retry.TotalSeconds))}s.");
+
+    private RealtimeBudgetDecision Refused(RateLimitDecision level, string code, string message) =>
+        new(false, Limits(level, limiter.PeekTokens()), message, code, code is "insufficient_quota" or "server_error" ? code : "requests");
+
+    private static RealtimeRateLimit[] Limits(RateLimitDecision requests, RateLimitDecision tokens) =>
+    [
+        new RealtimeRateLimit("requests", requests.Limit, requests.Remaining, requests.ResetAfter.TotalSeconds),
+        new RealtimeRateLimit("tokens", tokens.Limit, tokens.Remaining, tokens.ResetAfter.TotalSeconds),
+    ];
 }
