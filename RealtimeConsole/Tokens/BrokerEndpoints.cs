@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using RealtimeConsole.Hosting;
+using RealtimeConsole.Surface;
 using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Tokens;
@@ -9,15 +10,15 @@ namespace RealtimeConsole.Tokens;
 public static class BrokerEndpoints
 {
     public const int MaxSdpBytes = 64 * 1024;
-    public const int MaxOverridesBytes = 64 * 1024;
+    public const int MaxOverridesBytes = 16 * 1024;
 
     public static void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/realtime").RequireRateLimiting(BrokerFeature.DoorPolicy);
-        api.MapPost("/client-secret", IssueClientSecretAsync);
-        api.MapPost("/calls", CreateCallAsync);
-        api.MapPost("/calls/{callId}/hangup", HangUpAsync);
-        api.MapDelete("/calls/{callId}", HangUpAsync);
+        api.MapPost("/client-secret", IssueClientSecretAsync).AcceptsJsonBody(MaxOverridesBytes);
+        api.MapPost("/calls", CreateCallAsync).AcceptsBody(MaxSdpBytes, "application/sdp");
+        api.MapPost("/calls/{callId}/hangup", HangUpAsync).TakesNoBody();
+        api.MapDelete("/calls/{callId}", HangUpAsync).TakesNoBody();
     }
 
     private static async Task<IResult> IssueClientSecretAsync(HttpContext context, ClientSecretBroker broker, UpstreamEndpoint endpoint)
@@ -129,7 +130,7 @@ public static class BrokerEndpoints
 
         try
         {
-            return (JsonSerializer.Deserialize<SessionOverrides>(bytes), null);
+            return (JsonSerializer.Deserialize<SessionOverrides>(bytes, JsonBodies.SerializerOptions), null);
         }
         catch (JsonException ex)
         {
