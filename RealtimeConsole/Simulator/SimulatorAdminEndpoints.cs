@@ -191,7 +191,7 @@ public static class SimulatorAdminEndpoints
         }
         catch (JsonException ex)
         {
-            return (null, OpenAiError.InvalidRequest("The request body is not valid JSON: " + ex.Message, null, "invalid_json"));
+            return (null, OpenAiError.InvalidRequest("The request body is not valid JSON: " + ex.Message));
         }
     }
 }

@@ -23,7 +23,10 @@ public static class RequestBodyGuard
             size.MaxRequestBodySize = limit;
         }
 
-        var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+        // Without a Content-Length, HTTP/1.1 says so with Transfer-Encoding and HTTP/2 with its stream; the server knows which.
+        var hasBody = request.ContentLength is { } length
+            ? length > 0
+            : context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.Headers.TransferEncoding.Count > 0;
         if (rule is { TakesBody: false } && hasBody)
         {
             return ApiErrors.For(context, StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type",
@@ -33,7 +36,7 @@ public static class RequestBodyGuard
         if (request.ContentLength > limit)
         {
             return ApiErrors.For(context, StatusCodes.Status413PayloadTooLarge, "payload_too_large",
-                $"The body of {request.Method} {request.Path} may be at most {Size(limit)}; this one declares {request.ContentLength} bytes.");
+                $"The request body is {request.ContentLength} bytes; {request.Method} {request.Path} accepts at most {limit} bytes ({Size(limit)}).");
         }
 
         if (rule is not null && hasBody && !rule.Accepts(request.ContentType))

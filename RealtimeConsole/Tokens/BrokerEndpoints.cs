@@ -56,13 +56,13 @@ public static class BrokerEndpoints
 
         if (request.ContentLength > MaxSdpBytes)
         {
-            return TooLarge();
+            return TooLarge(MaxSdpBytes);
         }
 
         var (bytes, tooLarge) = await ReadLimitedAsync(request, MaxSdpBytes);
         if (tooLarge)
         {
-            return TooLarge();
+            return TooLarge(MaxSdpBytes);
         }
 
         var offer = Encoding.UTF8.GetString(bytes);
@@ -120,7 +120,7 @@ public static class BrokerEndpoints
         var (bytes, tooLarge) = await ReadLimitedAsync(request, MaxOverridesBytes);
         if (tooLarge)
         {
-            return (null, TooLarge());
+            return (null, TooLarge(MaxOverridesBytes));
         }
 
         if (bytes.Length == 0)
@@ -156,8 +156,8 @@ public static class BrokerEndpoints
         return (buffer.ToArray(), false);
     }
 
-    private static IResult TooLarge() =>
-        BrokerErrors.Problem(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"The body may be at most {MaxSdpBytes / 1024} KiB.");
+    private static IResult TooLarge(int limit) =>
+        BrokerErrors.Problem(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"The body may be at most {limit / 1024} KiB.");
 
     /// <summary><c>{"value","expires_at","mode","calls_url"}</c>, written without reflection in one send (the Shared hot path).</summary>
     private sealed record ClientSecretAnswer(IssuedSecret Issued, string CallsUrl) : IResult
