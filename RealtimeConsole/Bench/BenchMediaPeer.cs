@@ -26,4 +26,6 @@ public sealed class BenchMediaPeer : ISimulatorMediaPeer
         Task.FromResult(new AcceptedCall($"rtc_bench{Interlocked.Increment(ref _calls)}", Answer));
 
     public Task<bool> HangUpAsync(string callId, CancellationToken cancellationToken) => Task.FromResult(true);
+
+    public bool IsLive(string callId) => false;
 }

@@ -2,6 +2,7 @@ using MudBlazor.Services;
 using RealtimeConsole.Components;
 using RealtimeConsole.Simulator;
 using RealtimeConsole.Simulator.Media;
+using RealtimeConsole.Surface;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.Tokens;
 
@@ -27,6 +28,7 @@ public static class RealtimeConsoleHosting
         }
 
         builder.QuietRequestDiagnostics();
+        builder.AddHardenedSurface();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
@@ -41,11 +43,7 @@ public static class RealtimeConsoleHosting
 
     public static WebApplication MapRealtimeConsole(this WebApplication app)
     {
-        if (!app.Environment.IsDevelopment())
-        {
-            app.UseExceptionHandler("/Error", createScopeForErrors: true);
-        }
-
+        app.UseHardenedSurface();
         app.UseBrowserAssets();
         app.UseAntiforgery();
 
@@ -55,7 +53,8 @@ public static class RealtimeConsoleHosting
         app.MapTelemetryHub();
 
         app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        // The surface's own Content-Security-Policy carries frame-ancestors; Blazor's would be a second policy header.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(options => options.ContentSecurityFrameAncestorsPolicy = null);
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using RealtimeConsole.Surface;
 
 namespace RealtimeConsole.Simulator;
 
@@ -8,6 +9,9 @@ namespace RealtimeConsole.Simulator;
 public static class SimulatorAdminEndpoints
 {
     public const string BasePath = "/simulator/admin";
+
+    /// <summary>The admin API's bodies are a few fields: kilobytes, never megabytes.</summary>
+    public const int MaxBodyBytes = 4 * 1024;
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -20,7 +24,7 @@ public static class SimulatorAdminEndpoints
             return next(context);
         });
 
-        admin.MapGet("/limits", (SimulatorRateLimiter limiter) => Limits(limiter));
+        admin.MapGet("/limits", (SimulatorRateLimiter limiter) => Limits(limiter)).TakesNoBody();
 
         admin.MapPut("/limits/tokens", async (HttpContext context, SimulatorRateLimiter limiter) =>
         {
@@ -69,9 +73,9 @@ public static class SimulatorAdminEndpoints
 
             limiter.SetLimit(which, rpm);
             return Limits(limiter);
-        });
+        }).AcceptsJsonBody(MaxBodyBytes);
 
-        admin.MapGet("/faults", (SimulatorFaults faults, TimeProvider time) => Faults(faults, time));
+        admin.MapGet("/faults", (SimulatorFaults faults, TimeProvider time) => Faults(faults, time)).TakesNoBody();
 
         admin.MapPost("/faults", async (HttpContext context, SimulatorFaults faults, TimeProvider time) =>
         {
@@ -116,7 +120,7 @@ public static class SimulatorAdminEndpoints
 
             var fault = faults.Activate(kind, TimeSpan.FromSeconds(seconds), resource, latency);
             return Results.Json(new { fault = Describe(fault, time.GetUtcNow()) }, statusCode: StatusCodes.Status201Created);
-        });
+        }).AcceptsJsonBody(MaxBodyBytes);
 
         admin.MapDelete("/faults", (HttpContext context, SimulatorFaults faults, TimeProvider time) =>
         {
@@ -135,7 +139,7 @@ public static class SimulatorAdminEndpoints
             }
 
             return Faults(faults, time);
-        });
+        }).TakesNoBody();
 
         admin.MapPost("/reset", (SimulatorRateLimiter limiter, SimulatorStats stats, SimulatorChangeNotifier notifier) =>
         {
@@ -143,21 +147,21 @@ public static class SimulatorAdminEndpoints
             stats.Reset();
             notifier.Notify();
             return Results.Json(new { endpoints = stats.Snapshot() });
-        });
+        }).TakesNoBody();
 
         // The process's CPU time lets `bench simulator --url` report mints per simulator CPU-second from another process.
         admin.MapGet("/stats", (SimulatorStats stats) => Results.Json(new
         {
             endpoints = stats.Snapshot(),
             process = new { id = Environment.ProcessId, cpuSeconds = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds },
-        }));
+        })).TakesNoBody();
 
-        admin.MapGet("/presets", () => Results.Json(new { presets = SimulatorPresets.All.Select(p => new { name = p.Name, title = p.Title, description = p.Description }) }));
+        admin.MapGet("/presets", () => Results.Json(new { presets = SimulatorPresets.All.Select(p => new { name = p.Name, title = p.Title, description = p.Description }) })).TakesNoBody();
 
         admin.MapPost("/presets/{name}", (string name, SimulatorPresets presets, SimulatorRateLimiter limiter, SimulatorFaults faults, TimeProvider time) =>
             presets.TryApply(name)
                 ? Results.Json(new { preset = name, limits = LimitsBody(limiter), faults = faults.Active().Select(f => Describe(f, time.GetUtcNow())) })
-                : OpenAiError.InvalidRequest($"Unknown preset '{name}'. Presets: {string.Join(", ", SimulatorPresets.All.Select(p => p.Name))}.", "name", "unknown_preset", StatusCodes.Status404NotFound));
+                : OpenAiError.InvalidRequest($"Unknown preset '{name}'. Presets: {string.Join(", ", SimulatorPresets.All.Select(p => p.Name))}.", "name", "unknown_preset", StatusCodes.Status404NotFound)).TakesNoBody();
 
         admin.Map("/{**rest}", (HttpContext context) =>
             OpenAiError.InvalidRequest($"Invalid URL ({context.Request.Method} {context.Request.Path})", status: StatusCodes.Status404NotFound));
@@ -207,15 +211,16 @@ public static class SimulatorAdminEndpoints
 
     private static async Task<(JsonObject? Body, OpenAiError? Error)> ReadObjectAsync(HttpContext context)
     {
+        var bytes = await JsonBodies.ReadAsync(context.Request, MaxBodyBytes);
         try
         {
-            return await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) is JsonObject body
+            return JsonNode.Parse(bytes, documentOptions: JsonBodies.DocumentOptions) is JsonObject body
                 ? (body, null)
                 : (null, OpenAiError.InvalidRequest("The request body must be a JSON object.", null, "invalid_type"));
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return (null, OpenAiError.InvalidJson());
+            return (null, OpenAiError.InvalidRequest("The request body is not valid JSON: " + ex.Message));
         }
     }
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using RealtimeConsole.Simulator.Media;
 using RealtimeConsole.Simulator.Validation;
+using RealtimeConsole.Surface;
 
 namespace RealtimeConsole.Simulator;
 
@@ -23,35 +24,42 @@ public static class SimulatorEndpoints
     {
         app.MapPost(BasePath + "/realtime/client_secrets", (HttpContext context, SimulatorGate gate, SimulatorClientSecrets secrets, TimeProvider time) =>
             gate.RunAsync(context, SimulatorEndpoint.ClientSecrets, SimulatorResource.ClientSecrets, SimulatorKeyPolicy.StandardOnly,
-                (ctx, _) => MintAsync(ctx, gate.Options, secrets, time)));
+                (ctx, _) => MintAsync(ctx, gate.Options, secrets, time)))
+            .AcceptsJsonBody(MaxJsonBodyBytes);
 
         app.MapPost(BasePath + "/realtime/translations/client_secrets", (HttpContext context, SimulatorGate gate, SimulatorClientSecrets secrets, TimeProvider time) =>
             gate.RunAsync(context, SimulatorEndpoint.TranslationClientSecrets, SimulatorResource.ClientSecrets, SimulatorKeyPolicy.StandardOnly,
-                (ctx, _) => MintTranslationAsync(ctx, secrets, time)));
+                (ctx, _) => MintTranslationAsync(ctx, secrets, time)))
+            .AcceptsJsonBody(MaxJsonBodyBytes);
 
         app.MapPost(BasePath + "/realtime/calls", (HttpContext context, SimulatorGate gate, ISimulatorMediaPeer peer) =>
             gate.RunAsync(context, SimulatorEndpoint.Calls, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOrEphemeralOpeningSession,
-                (ctx, caller) => CreateCallAsync(ctx, caller, gate.Options, peer)));
+                (ctx, caller) => CreateCallAsync(ctx, caller, gate.Options, peer)))
+            .AcceptsBody(MaxCallBodyBytes, "application/sdp", "multipart/form-data");
 
         // One route each: the slim standalone host has no regex route constraint.
         foreach (var action in (string[])["accept", "reject", "refer"])
         {
             app.MapPost(BasePath + "/realtime/calls/{callId}/" + action, (HttpContext context, string callId, SimulatorGate gate, ISimulatorMediaPeer peer) =>
                 gate.RunAsync(context, SimulatorEndpoint.CallControl, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOnly,
-                    (ctx, _) => ControlSipCallAsync(ctx, callId, action, peer)));
+                    (ctx, _) => ControlSipCallAsync(ctx, callId, action, peer)))
+                .AcceptsJsonBody(MaxJsonBodyBytes);
         }
 
         app.MapPost(BasePath + "/realtime/calls/{callId}/hangup", (HttpContext context, string callId, SimulatorGate gate, ISimulatorMediaPeer peer) =>
             gate.RunAsync(context, SimulatorEndpoint.Hangup, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOrEphemeral,
-                (ctx, _) => HangUpAsync(ctx, callId, peer)));
+                (ctx, _) => HangUpAsync(ctx, callId, peer)))
+            .TakesNoBody();
 
         app.MapPost(BasePath + "/realtime/sessions", (HttpContext context, SimulatorGate gate, SimulatorClientSecrets secrets, TimeProvider time) =>
             gate.RunAsync(context, SimulatorEndpoint.LegacySessions, SimulatorResource.ClientSecrets, SimulatorKeyPolicy.StandardOnly,
-                (ctx, _) => gate.Options.LegacyBetaShapes ? LegacySessionAsync(ctx, gate.Options, secrets, time) : Task.FromResult<IResult>(BetaDisabled(ctx))));
+                (ctx, _) => gate.Options.LegacyBetaShapes ? LegacySessionAsync(ctx, gate.Options, secrets, time) : Task.FromResult<IResult>(BetaDisabled(ctx))))
+            .AcceptsJsonBody(MaxJsonBodyBytes);
 
         app.MapPost(BasePath + "/realtime", (HttpContext context, SimulatorGate gate, ISimulatorMediaPeer peer) =>
             gate.RunAsync(context, SimulatorEndpoint.LegacyRealtime, SimulatorResource.Calls, SimulatorKeyPolicy.StandardOrEphemeralOpeningSession,
-                (ctx, caller) => gate.Options.LegacyBetaShapes ? LegacyCallAsync(ctx, caller, gate.Options, peer) : Task.FromResult<IResult>(BetaDisabled(ctx))));
+                (ctx, caller) => gate.Options.LegacyBetaShapes ? LegacyCallAsync(ctx, caller, gate.Options, peer) : Task.FromResult<IResult>(BetaDisabled(ctx))))
+            .AcceptsBody(MaxCallBodyBytes, "application/sdp");
 
         // Any other path or method under /v1 answers like OpenAI: a JSON 404, never an HTML page or an empty 405.
         app.Map(BasePath + "/{**rest}", (HttpContext context) =>
@@ -166,7 +174,7 @@ public static class SimulatorEndpoints
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body!.Length == 0 ? "{}"u8.ToArray() : body);
+            document = JsonDocument.Parse(body!.Length == 0 ? "{}"u8.ToArray() : body, JsonBodies.DocumentOptions);
         }
         catch (JsonException)
         {
@@ -432,7 +440,7 @@ public static class SimulatorEndpoints
 
         try
         {
-            using var session = JsonDocument.Parse(sessionText);
+            using var session = JsonDocument.Parse(sessionText, JsonBodies.DocumentOptions);
             return SimulatorSessions.Validate(session.RootElement, "session") is { } sessionError
                 ? (null, null, sessionError)
                 : (offer, JsonNode.Parse(sessionText)!.AsObject(), null);
@@ -590,7 +598,7 @@ public static class SimulatorEndpoints
 
         try
         {
-            return JsonNode.Parse(body) is JsonObject root ? (root, null) : (null, OpenAiError.InvalidRequest("The request body must be a JSON object.", null, "invalid_type"));
+            return JsonNode.Parse(body, documentOptions: JsonBodies.DocumentOptions) is JsonObject root ? (root, null) : (null, OpenAiError.InvalidRequest("The request body must be a JSON object.", null, "invalid_type"));
         }
         catch (JsonException)
         {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using RealtimeConsole.Hosting;
 using RealtimeConsole.Simulator.Media;
+using RealtimeConsole.Surface;
 
 namespace RealtimeConsole.Simulator;
 
@@ -67,6 +68,7 @@ public static class SimulatorHost
         }
 
         builder.QuietRequestDiagnostics();
+        builder.AddHardenedSurface();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks();
         builder.AddRealtimeSimulator();
@@ -74,6 +76,7 @@ public static class SimulatorHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.UseHardenedSurface();
         app.MapHealthChecks("/healthz");
         app.MapRealtimeSimulator();
         return app;

@@ -172,23 +172,22 @@ public sealed partial class SimulatorGate(
                 case ClientSecretState.Active:
                     if (policy == SimulatorKeyPolicy.StandardOrEphemeralOpeningSession && !secret!.OpenSession() && options.SecretReuse == SimulatorSecretReuse.SingleUse)
                     {
-                        return InvalidKey($"The ephemeral key {Mask(keyText)} has already opened a session and cannot open another (Simulator:SecretReuse is SingleUse). Mint a new one with POST /v1/realtime/client_secrets.");
+                        return InvalidKey($"This ephemeral key has already opened a session and cannot open another (Simulator:SecretReuse is SingleUse). Mint a new one with POST /v1/realtime/client_secrets.");
                     }
 
                     caller = new SimulatorCaller(false, secret);
                     return null;
                 case ClientSecretState.Expired:
-                    return InvalidKey(string.Create(CultureInfo.InvariantCulture, $"The ephemeral key {Mask(keyText)} expired at {secret!.ExpiresAt:O}. Mint a new one with POST /v1/realtime/client_secrets."));
+                    return InvalidKey(string.Create(CultureInfo.InvariantCulture, $"The ephemeral key expired at {secret!.ExpiresAt:O}. Mint a new one with POST /v1/realtime/client_secrets."));
             }
         }
 
-        return InvalidKey($"Incorrect API key provided: {Mask(keyText)}. You can find your API key at https://platform.openai.com/account/api-keys.");
+        // Nothing of the key is echoed (OpenAI shows its first and last characters): callers here are anonymous.
+        return InvalidKey("Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.");
     }
 
     private static OpenAiError InvalidKey(string message) =>
         new(StatusCodes.Status401Unauthorized, message, "invalid_request_error", null, "invalid_api_key");
-
-    private static string Mask(string key) => key.Length <= 8 ? "***" : key[..5] + "*".PadRight(Math.Min(key.Length - 9, 20), '*') + key[^4..];
 
     private async Task<IResult?> FaultAsync(HttpContext context, SimulatorResource resource)
     {
@@ -220,10 +219,15 @@ public sealed partial class SimulatorGate(
         {
             return new OpenAiError(499, "The client closed the request.", "invalid_request_error", null, "client_closed_request");
         }
+        catch (BadHttpRequestException ex)
+        {
+            return new OpenAiError(ex.StatusCode, ex.Message, "invalid_request_error", null, ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? "request_too_large" : null);
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // The exception's text stays in the log: it can name internals, and callers are anonymous.
             LogHandlerFailed(logger, ex, context.Request.Path.Value ?? "");
-            return new OpenAiError(StatusCodes.Status500InternalServerError, "The simulator failed while processing your request: " + ex.Message, "server_error", null, null);
+            return new OpenAiError(StatusCodes.Status500InternalServerError, "The server had an error while processing your request. Sorry about that!", "server_error", null, null);
         }
     }
 

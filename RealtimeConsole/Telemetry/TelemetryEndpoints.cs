@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RealtimeConsole.Surface;
 using RealtimeConsole.Tokens;
 
 namespace RealtimeConsole.Telemetry;
@@ -13,10 +14,14 @@ public static class TelemetryEndpoints
         Converters = { new JsonStringEnumConverter() },
     };
 
+    public const int MaxReportBytes = 16 * 1024;
+
+    private static readonly JsonSerializerOptions ReportJson = new(SnapshotJson) { AllowDuplicateProperties = false, MaxDepth = 32 };
+
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/telemetry", (BrokerTelemetry telemetry) => Results.Json(telemetry.GetSnapshot(), SnapshotJson));
-        app.MapPost("/api/telemetry/rate-limits", RecordRateLimitsAsync).RequireRateLimiting(BrokerFeature.DoorPolicy);
+        app.MapGet("/api/telemetry", (BrokerTelemetry telemetry) => Results.Json(telemetry.GetSnapshot(), SnapshotJson)).TakesNoBody();
+        app.MapPost("/api/telemetry/rate-limits", RecordRateLimitsAsync).RequireRateLimiting(BrokerFeature.DoorPolicy).AcceptsJsonBody(MaxReportBytes);
     }
 
     private static async Task<IResult> RecordRateLimitsAsync(HttpContext context, BrokerTelemetry telemetry)
@@ -26,7 +31,7 @@ public static class TelemetryEndpoints
             return BrokerErrors.Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the rate_limits.updated event as application/json.");
         }
 
-        var (bytes, tooLarge) = await BrokerEndpoints.ReadLimitedAsync(context.Request, 16 * 1024);
+        var (bytes, tooLarge) = await BrokerEndpoints.ReadLimitedAsync(context.Request, MaxReportBytes);
         if (tooLarge)
         {
             return BrokerErrors.Problem(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "The report may be at most 16 KiB.");
@@ -35,7 +40,7 @@ public static class TelemetryEndpoints
         RateLimitsReport? report;
         try
         {
-            report = JsonSerializer.Deserialize<RateLimitsReport>(bytes, SnapshotJson);
+            report = JsonSerializer.Deserialize<RateLimitsReport>(bytes, ReportJson);
         }
         catch (JsonException ex)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using RealtimeConsole.Surface;
 
 namespace RealtimeConsole.Telemetry;
 
@@ -27,12 +28,12 @@ public static class TelemetryHubFeature
         {
             context.Response.Headers.ContentDisposition = "attachment; filename=realtime-telemetry.json";
             return Results.Json(feed.Current, TelemetryEndpoints.SnapshotJson);
-        });
+        }).TakesNoBody();
         app.MapGet("/api/telemetry/export.csv", (HttpContext context, ITelemetryFeed feed) =>
         {
             context.Response.Headers.ContentDisposition = "attachment; filename=realtime-upstream-calls.csv";
             return Results.Text(TelemetryCsv.Write(feed.Current), "text/csv", Encoding.UTF8);
-        });
+        }).TakesNoBody();
         return app;
     }
 }
@@ -54,12 +55,30 @@ public static class TelemetryCsv
         {
             foreach (var (status, count) in resource.CountsByStatus)
             {
-                csv.AppendLine(string.Join(',', "total", state.Snapshot.CapturedAt.ToString("O", CultureInfo.InvariantCulture), resource.Resource, status, "", "", "", "", count.ToString(CultureInfo.InvariantCulture)));
+                csv.AppendLine(string.Join(',', "total", state.Snapshot.CapturedAt.ToString("O", CultureInfo.InvariantCulture), Escape(resource.Resource), Escape(status), "", "", "", "", count.ToString(CultureInfo.InvariantCulture)));
             }
         }
 
         return csv.ToString();
     }
 
-    private static string Escape(string? value) => value is null ? "" : value.Contains(',') || value.Contains('"') ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
+    /// <summary>
+    /// A value from upstream, made inert: line breaks become spaces (one record per line), and a leading <c>=</c>, <c>+</c>,
+    /// <c>-</c>, <c>@</c>, tab or CR gets a <c>'</c> so a spreadsheet shows it as text instead of running it as a formula.
+    /// </summary>
+    public static string Escape(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "";
+        }
+
+        var text = value.Replace("\r\n", " ", StringComparison.Ordinal).Replace('\r', ' ').Replace('\n', ' ');
+        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            text = "'" + text;
+        }
+
+        return text.Contains(',') || text.Contains('"') ? $"\"{text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : text;
+    }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using RealtimeConsole.Hosting;
+using RealtimeConsole.Surface;
 using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Tokens;
@@ -9,15 +10,15 @@ namespace RealtimeConsole.Tokens;
 public static class BrokerEndpoints
 {
     public const int MaxSdpBytes = 64 * 1024;
-    public const int MaxOverridesBytes = 64 * 1024;
+    public const int MaxOverridesBytes = 16 * 1024;
 
     public static void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/realtime").RequireRateLimiting(BrokerFeature.DoorPolicy);
-        api.MapPost("/client-secret", IssueClientSecretAsync);
-        api.MapPost("/calls", CreateCallAsync);
-        api.MapPost("/calls/{callId}/hangup", HangUpAsync);
-        api.MapDelete("/calls/{callId}", HangUpAsync);
+        api.MapPost("/client-secret", IssueClientSecretAsync).AcceptsJsonBody(MaxOverridesBytes);
+        api.MapPost("/calls", CreateCallAsync).AcceptsBody(MaxSdpBytes, "application/sdp");
+        api.MapPost("/calls/{callId}/hangup", HangUpAsync).TakesNoBody();
+        api.MapDelete("/calls/{callId}", HangUpAsync).TakesNoBody();
     }
 
     private static async Task<IResult> IssueClientSecretAsync(HttpContext context, ClientSecretBroker broker, UpstreamEndpoint endpoint)
@@ -55,13 +56,13 @@ public static class BrokerEndpoints
 
         if (request.ContentLength > MaxSdpBytes)
         {
-            return TooLarge();
+            return TooLarge(MaxSdpBytes);
         }
 
         var (bytes, tooLarge) = await ReadLimitedAsync(request, MaxSdpBytes);
         if (tooLarge)
         {
-            return TooLarge();
+            return TooLarge(MaxSdpBytes);
         }
 
         var offer = Encoding.UTF8.GetString(bytes);
@@ -119,7 +120,7 @@ public static class BrokerEndpoints
         var (bytes, tooLarge) = await ReadLimitedAsync(request, MaxOverridesBytes);
         if (tooLarge)
         {
-            return (null, TooLarge());
+            return (null, TooLarge(MaxOverridesBytes));
         }
 
         if (bytes.Length == 0)
@@ -129,7 +130,7 @@ public static class BrokerEndpoints
 
         try
         {
-            return (JsonSerializer.Deserialize<SessionOverrides>(bytes), null);
+            return (JsonSerializer.Deserialize<SessionOverrides>(bytes, JsonBodies.SerializerOptions), null);
         }
         catch (JsonException ex)
         {
@@ -155,8 +156,8 @@ public static class BrokerEndpoints
         return (buffer.ToArray(), false);
     }
 
-    private static IResult TooLarge() =>
-        BrokerErrors.Problem(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"The body may be at most {MaxSdpBytes / 1024} KiB.");
+    private static IResult TooLarge(int limit) =>
+        BrokerErrors.Problem(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"The body may be at most {limit / 1024} KiB.");
 
     /// <summary><c>{"value","expires_at","mode","calls_url"}</c>, written without reflection in one send (the Shared hot path).</summary>
     private sealed record ClientSecretAnswer(IssuedSecret Issued, string CallsUrl) : IResult

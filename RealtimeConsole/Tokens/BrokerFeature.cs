@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.Upstream;
 
@@ -32,12 +33,8 @@ public static class BrokerFeature
                 var client = context.User.Identity?.IsAuthenticated == true
                     ? "user:" + context.User.Identity.Name
                     : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "local");
-                return RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = options.DoorPermitsPerMinute,
-                    Window = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                });
+                var time = context.RequestServices.GetRequiredService<TimeProvider>();
+                return RateLimitPartition.Get(client, _ => new DoorWindowLimiter(options.DoorPermitsPerMinute, TimeSpan.FromMinutes(1), time));
             });
             limiter.OnRejected = async (rejected, cancellationToken) =>
             {

@@ -144,10 +144,9 @@ public sealed class UpstreamGate : IDisposable
             request.Headers.Authorization = new("Bearer", _endpoint.ApiKey);
             using var message = await _httpClients.CreateClient(HttpClientName).SendAsync(request, cancellationToken);
             response = await UpstreamResponse.ReadAsync(message, _time.GetUtcNow(), cancellationToken);
-            if (response.ErrorMessage?.Contains(_endpoint.ApiKey, StringComparison.Ordinal) == true)
+            if (response.ErrorMessage is { } upstreamMessage)
             {
-                // Upstream messages are passed on to browsers and the dashboard: never with the key in them.
-                response = response with { ErrorMessage = response.ErrorMessage.Replace(_endpoint.ApiKey, "[server key]", StringComparison.Ordinal) };
+                response = response with { ErrorMessage = ApiKeyRedaction.Redact(upstreamMessage, _endpoint.ApiKey) };
             }
         }
         catch (Exception ex)

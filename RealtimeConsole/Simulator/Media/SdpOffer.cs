@@ -5,7 +5,8 @@ internal sealed record SdpOffer(IReadOnlyList<SdpMediaSection> Sections, string 
 {
     public static SdpOffer Parse(string sdp)
     {
-        var lines = sdp.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        // A bare CR ends a line too: split only on LF, it would stay inside a value (a=mid) and be copied into the answer.
+        var lines = sdp.Split(['\r', '\n'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (lines.Length == 0 || lines[0] != "v=0")
         {
             throw new FormatException("The offer is not an SDP document (it must start with v=0).");
