@@ -5,6 +5,7 @@ using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.Tests.Infrastructure;
 using RealtimeConsole.Tokens;
+using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Tests.Components;
 

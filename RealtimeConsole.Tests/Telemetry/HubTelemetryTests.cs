@@ -5,6 +5,8 @@ using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.Tests.Infrastructure;
+using RealtimeConsole.Upstream;
+using RealtimeConsole.Tokens;
 
 namespace RealtimeConsole.Tests.Telemetry;
 
@@ -90,7 +92,8 @@ public sealed class HubTelemetryTests : IAsyncLifetime
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
         using var meters = new TestMeterFactory();
-        var telemetry = new BrokerTelemetry(time, new BrokerMetrics(meters), NullLogger<BrokerTelemetry>.Instance);
+        using var state = new MemoryBrokerStateStore(new BudgetGuesses(60, 60), time);
+        var telemetry = new BrokerTelemetry(time, new BrokerMetrics(meters), state, new UpstreamSignals(), new SecretSignals(), NullLogger<BrokerTelemetry>.Instance);
         var history = new RequestHistory(time, telemetry);
         void Call(int status) => history.Record(new UpstreamCallRecord(time.GetUtcNow(), UpstreamResource.ClientSecrets, status, null, 5, 1, null));
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.Tokens;
 using RealtimeConsole.Upstream;
@@ -15,19 +16,22 @@ public sealed class ClientSecretBrokerTests : IDisposable
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
     private readonly ServiceProvider _metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly ScriptedMinter _minter;
+    private readonly SecretSignals _signals = new();
+    private readonly MemoryBrokerStateStore _state;
     private readonly BrokerTelemetry _telemetry;
 
     public ClientSecretBrokerTests()
     {
         _minter = new ScriptedMinter(_time);
-        _telemetry = new BrokerTelemetry(_time, new BrokerMetrics(_metrics.GetRequiredService<IMeterFactory>()), NullLogger<BrokerTelemetry>.Instance);
+        _state = new MemoryBrokerStateStore(new BudgetGuesses(60, 60), _time);
+        _telemetry = new BrokerTelemetry(_time, new BrokerMetrics(_metrics.GetRequiredService<IMeterFactory>()), _state, new UpstreamSignals(), _signals, NullLogger<BrokerTelemetry>.Instance);
     }
 
     private ClientSecretBroker CreateBroker(SecretMode mode, int poolSize = 3) => new(
         _minter,
-        Options.Create(new RealtimeOptions { SecretMode = mode, RefreshJitterFraction = 0, PoolSize = poolSize }),
+        Options.Create(new SecretOptions { SecretMode = mode, RefreshJitterFraction = 0, PoolSize = poolSize }),
         _time,
-        _telemetry,
+        _signals,
         NullLogger<ClientSecretBroker>.Instance);
 
     [Fact]
@@ -236,7 +240,11 @@ public sealed class ClientSecretBrokerTests : IDisposable
         Assert.True(await condition(), "The condition did not hold within 10 s of background work.");
     }
 
-    public void Dispose() => _metrics.Dispose();
+    public void Dispose()
+    {
+        _state.Dispose();
+        _metrics.Dispose();
+    }
 
     /// <summary>Mints ek_1, ek_2, … with upstream-style expiry; can hold every mint open or fail the next one.</summary>
     private sealed class ScriptedMinter(TimeProvider time) : IClientSecretMinter

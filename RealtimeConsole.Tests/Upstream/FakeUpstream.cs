@@ -9,6 +9,7 @@ using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.Tokens;
 using RealtimeConsole.Upstream;
+using RealtimeConsole.RateLimits;
 
 namespace RealtimeConsole.Tests.Upstream;
 
@@ -175,13 +176,12 @@ public sealed class BrokerHarness : IDisposable
             .AddSingleton<IConfiguration>(configuration)
             .AddSingleton<TimeProvider>(Time)
             .AddSingleton<IServer, NoServer>();
-        services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.Section);
+        services.AddBrokerCore();
         services.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => Upstream);
-        services.AddSingleton<UpstreamEndpoint>().AddSingleton<BrokerMetrics>().AddSingleton<BrokerTelemetry>()
-            .AddSingleton<UpstreamGate>().AddSingleton<RealtimeUpstreamClient>()
-            .AddSingleton<IClientSecretMinter>(sp => sp.GetRequiredService<RealtimeUpstreamClient>())
-            .AddSingleton<ClientSecretBroker>();
+        services.AddSingleton<BrokerMetrics>().AddSingleton<BrokerTelemetry>();
         _services = services.BuildServiceProvider();
+        // Telemetry listens to what the broker publishes from the moment it exists, as it does in the app from start-up.
+        _services.GetRequiredService<BrokerTelemetry>();
     }
 
     public ObservedTimeProvider Time { get; }
@@ -193,6 +193,8 @@ public sealed class BrokerHarness : IDisposable
     public RealtimeUpstreamClient Client => _services.GetRequiredService<RealtimeUpstreamClient>();
 
     public ClientSecretBroker Broker => _services.GetRequiredService<ClientSecretBroker>();
+
+    public IBrokerStateStore State => _services.GetRequiredService<IBrokerStateStore>();
 
     public BrokerTelemetry Telemetry => _services.GetRequiredService<BrokerTelemetry>();
 

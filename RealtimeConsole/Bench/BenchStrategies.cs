@@ -222,7 +222,7 @@ public sealed class BrokerCallRoute(IServiceProvider instance, string name = "br
     {
         try
         {
-            await _upstream.CreateCallAsync(BenchMediaPeer.Offer, _broker.DefaultSession, cancellationToken);
+            await _upstream.CreateCallAsync(BenchMediaPeer.Offer, _broker.DefaultSession.ToSessionJson(), cancellationToken);
             return RouteAnswer.Served;
         }
         catch (UpstreamRefusal refusal)

@@ -11,6 +11,7 @@ public sealed class QuotaExhaustionGate(TimeProvider time)
     private DateTimeOffset? _recheckAt;
     private bool _verified;
     private bool _probeInFlight;
+    private string? _lastRequestId;
     private TaskCompletionSource _probeAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public event Action? Changed;
@@ -69,10 +70,17 @@ public sealed class QuotaExhaustionGate(TimeProvider time)
         return QuotaAdmission.Go;
     }
 
-    public void QuotaExhausted(TimeSpan recheckInterval)
+    /// <summary>The <c>x-request-id</c> of the last insufficient_quota answer, quoted when callers are refused without asking again.</summary>
+    public string? LastRequestId
+    {
+        get { lock (_gate) { return _lastRequestId; } }
+    }
+
+    public void QuotaExhausted(TimeSpan recheckInterval, string? requestId = null)
     {
         lock (_gate)
         {
+            _lastRequestId = requestId ?? _lastRequestId;
             _recheckAt = time.GetUtcNow() + recheckInterval;
             _verified = false;
             EndProbe();

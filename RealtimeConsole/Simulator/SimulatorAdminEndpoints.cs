@@ -46,7 +46,7 @@ public static class SimulatorAdminEndpoints
 
             limiter.SetTokenLimit(tpm);
             return Limits(limiter);
-        });
+        }).AcceptsJsonBody(MaxBodyBytes);
 
         admin.MapPut("/limits/{resource}", async (string resource, HttpContext context, SimulatorRateLimiter limiter) =>
         {

@@ -26,6 +26,7 @@ public static class SimulatorFeature
                 $"Simulator:RequestsPerMinute values must be between 1 and {RequestRateBucket.MaxLimit}.")
             .Validate(o => o.TokensPerMinute is >= 1 and <= RequestRateBucket.MaxLimit, $"Simulator:TokensPerMinute must be between 1 and {RequestRateBucket.MaxLimit}.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<Surface.IApiErrorShape, SimulatorErrorShape>();
 
         builder.Services.AddSingleton<SimulatorRateLimiter>();
         builder.Services.AddSingleton<SimulatorFaults>();

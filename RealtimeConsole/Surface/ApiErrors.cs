@@ -1,11 +1,11 @@
-using RealtimeConsole.Simulator;
 using RealtimeConsole.Tokens;
 
 namespace RealtimeConsole.Surface;
 
 /// <summary>
 /// The one JSON error answer for requests that never reached a handler (no route, wrong method, body refused, exception):
-/// OpenAI's shape under <c>/simulator</c>, where OpenAI's SDKs read it, and the console's own shape everywhere else.
+/// the shape of the feature that owns the path (<see cref="IApiErrorShape"/>: OpenAI's under <c>/simulator</c>, where
+/// OpenAI's SDKs read it), and the console's own shape everywhere else.
 /// </summary>
 public static class ApiErrors
 {
@@ -15,25 +15,16 @@ public static class ApiErrors
 
     public static IResult For(HttpContext context, int status, string code, string message)
     {
-        if (!IsSimulatorPath(context.Request.Path))
+        // A feature that answers in another API's shape (the simulator: OpenAI's) says so by registering a shape.
+        foreach (var shape in context.RequestServices.GetServices<IApiErrorShape>())
         {
-            return BrokerErrors.Problem(status, code, message);
+            if (shape.Handles(context.Request.Path))
+            {
+                return shape.Error(context, status, code, message);
+            }
         }
 
-        // Support staff quote request ids from every simulator answer, refusals before the handler included.
-        if (!context.Response.HasStarted && !context.Response.Headers.ContainsKey("x-request-id"))
-        {
-            context.Response.Headers["x-request-id"] = SimulatorGate.NewRequestId();
-        }
-
-        // The simulator's handlers name the same refusals with these codes.
-        var simulatorCode = code switch
-        {
-            "unsupported_media_type" => "unsupported_content_type",
-            "payload_too_large" => "request_too_large",
-            _ => code,
-        };
-        return new OpenAiError(status, message, status >= 500 ? "server_error" : "invalid_request_error", null, simulatorCode);
+        return BrokerErrors.Problem(status, code, message);
     }
 
     /// <summary>What an error without a body of its own says, by status.</summary>
@@ -56,4 +47,12 @@ public static class ApiErrors
             _ => ("error", $"{target} answered {status}."),
         };
     }
+}
+
+/// <summary>An error body in the shape of the API a feature serves under its paths.</summary>
+public interface IApiErrorShape
+{
+    bool Handles(PathString path);
+
+    IResult Error(HttpContext context, int status, string code, string message);
 }

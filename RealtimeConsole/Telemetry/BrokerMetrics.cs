@@ -6,7 +6,7 @@ namespace RealtimeConsole.Telemetry;
 
 /// <summary>
 /// The broker's System.Diagnostics.Metrics instruments (meter <c>RealtimeConsole.Broker</c>), exported at <c>/metrics</c>.
-/// Counters are cumulative (Prometheus style); gauges read the live state through <see cref="BrokerTelemetry"/>.
+/// Counters are cumulative (Prometheus style); <see cref="BrokerTelemetry"/> adds the gauges that read the live state.
 /// </summary>
 public sealed class BrokerMetrics
 {
@@ -62,26 +62,5 @@ public sealed class BrokerMetrics
     {
         _retries.Add(1, new KeyValuePair<string, object?>("resource", resource.ToWireName()));
         _backoffDelay.Record(delay.TotalSeconds, new KeyValuePair<string, object?>("resource", resource.ToWireName()));
-    }
-
-    /// <summary>Registers the gauges that read live state: cooldown, circuit, quota, secret age, budget level and queue.</summary>
-    public void ObserveState(BrokerTelemetry telemetry)
-    {
-        Meter.CreateObservableGauge("realtime.upstream.cooldown_active", () => telemetry.GetSnapshot().Backoff.Kind == BackoffKind.CoolingDown ? 1 : 0,
-            description: "1 while every caller waits out a shared cooldown after an upstream 429.");
-        Meter.CreateObservableGauge("realtime.upstream.circuit_open", () => telemetry.GetSnapshot().Backoff.Kind == BackoffKind.CircuitOpen ? 1 : 0,
-            description: "1 while the circuit breaker holds requests back.");
-        Meter.CreateObservableGauge("realtime.upstream.quota_exhausted", () => telemetry.GetSnapshot().Backoff.Kind == BackoffKind.QuotaExhausted ? 1 : 0,
-            description: "1 after insufficient_quota, until the re-check.");
-        Meter.CreateObservableGauge("realtime.broker.secret_age", () => telemetry.GetSnapshot().Secret.AgeSeconds ?? 0, unit: "s",
-            description: "Age of the secret most recently handed out.");
-        Meter.CreateObservableGauge("realtime.upstream.budget_available", () => telemetry.GetSnapshot().Resources
-            .Where(r => r.BudgetAvailable is not null)
-            .Select(r => new Measurement<long>(r.BudgetAvailable!.Value, new KeyValuePair<string, object?>("resource", r.Resource))),
-            description: "Requests the local budget would let through now.");
-        Meter.CreateObservableGauge("realtime.upstream.budget_queued", () => telemetry.GetSnapshot().Resources
-            .Where(r => r.BudgetPerMinute is not null)
-            .Select(r => new Measurement<long>(r.BudgetQueued, new KeyValuePair<string, object?>("resource", r.Resource))),
-            description: "Callers waiting for budget.");
     }
 }

@@ -1,4 +1,4 @@
-using Polly.CircuitBreaker;
+using System.Diagnostics.Metrics;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Tokens;
 using RealtimeConsole.Upstream;
@@ -9,6 +9,8 @@ namespace RealtimeConsole.Telemetry;
 /// The broker's in-process telemetry: counters and last-seen values behind <see cref="GetSnapshot"/> (an immutable
 /// <see cref="BrokerTelemetrySnapshot"/>), a change notification (<see cref="Subscribe"/>), an event per upstream call
 /// (<see cref="UpstreamCallRecorded"/>), and the System.Diagnostics.Metrics instruments in <see cref="BrokerMetrics"/>.
+/// It reads what the broker publishes (<see cref="UpstreamSignals"/>, <see cref="SecretSignals"/>, <see cref="IBrokerStateStore"/>);
+/// nothing in the broker references it.
 /// </summary>
 public sealed class BrokerTelemetry
 {
@@ -21,8 +23,9 @@ public sealed class BrokerTelemetry
     private readonly Dictionary<UpstreamResource, ResourceCounters> _resources = Enum.GetValues<UpstreamResource>().ToDictionary(r => r, _ => new ResourceCounters());
     private readonly Queue<UpstreamCallRecord> _recentCalls = new();
     private Func<Task>[] _subscribers = [];
+    private readonly IBrokerStateStore _state;
+    private readonly Dictionary<UpstreamResource, DateTimeOffset> _openCircuits = [];
     private int _hitNotificationQueued;
-    private UpstreamGate? _gateSource;
     private SecretMode _mode;
     private ClientSecret? _lastSecret;
     private int _poolLevel;
@@ -36,21 +39,29 @@ public sealed class BrokerTelemetry
     private RateLimitEvent? _last429;
     private RateLimitEvent? _lastUpstream429;
     private BackoffState? _retrying;
-    private DateTimeOffset? _circuitOpenUntil;
 
-    public BrokerTelemetry(TimeProvider time, BrokerMetrics metrics, ILogger<BrokerTelemetry> logger)
+    public BrokerTelemetry(TimeProvider time, BrokerMetrics metrics, IBrokerStateStore state, UpstreamSignals upstream, SecretSignals secrets, ILogger<BrokerTelemetry> logger)
     {
         _time = time;
         _metrics = metrics;
+        _state = state;
         _logger = logger;
-        metrics.ObserveState(this);
+        (_mode, _poolTarget) = secrets.CurrentMode;
+        state.Changed += Notify;
+        upstream.CallCompleted += UpstreamCall;
+        upstream.Retrying += Retrying;
+        upstream.RetryFinished += RetryFinished;
+        upstream.Refused += Refused;
+        upstream.CircuitChanged += CircuitChanged;
+        secrets.Served += SecretServed;
+        secrets.MintFinished += MintFinished;
+        secrets.PoolLevelChanged += PoolLevelChanged;
+        secrets.ModeChanged += ModeChanged;
+        ObserveState(metrics.Meter);
     }
 
     /// <summary>Raised after each HTTP exchange with upstream (also kept in the snapshot's recent-call ring).</summary>
     public event Action<UpstreamCallRecord>? UpstreamCallRecorded;
-
-    /// <summary>The x-request-id of the last insufficient_quota answer, quoted when we refuse without asking again.</summary>
-    public string? LastQuotaRequestId { get; private set; }
 
     /// <summary>Calls <paramref name="onChange"/> (not awaited, errors logged) whenever the snapshot would change; dispose to stop.</summary>
     public IDisposable Subscribe(Func<Task> onChange)
@@ -68,11 +79,9 @@ public sealed class BrokerTelemetry
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            var gate = _gateSource;
             var resources = _resources.Select(pair =>
             {
-                UpstreamBudget? budget = null;
-                gate?.Budgets.TryGetValue(pair.Key, out budget);
+                _state.Budgets.TryGetValue(pair.Key, out var budget);
                 return new ResourceSnapshot(
                     pair.Key.ToWireName(),
                     pair.Value.ByStatus.ToDictionary(s => s.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), s => s.Value),
@@ -155,22 +164,7 @@ public sealed class BrokerTelemetry
         Notify();
     }
 
-    internal void Attach(UpstreamGate gate)
-    {
-        lock (_gate)
-        {
-            _gateSource = gate;
-        }
-
-        gate.Cooldown.Changed += Notify;
-        gate.Quota.Changed += Notify;
-        foreach (var budget in gate.Budgets.Values)
-        {
-            budget.Changed += _ => Notify();
-        }
-    }
-
-    internal void ModeChanged(SecretMode mode, int poolTarget)
+    private void ModeChanged(SecretMode mode, int poolTarget)
     {
         lock (_gate)
         {
@@ -185,7 +179,7 @@ public sealed class BrokerTelemetry
     /// Counts a secret handed out. This runs on every request, so it takes no lock, and cache hits tell subscribers
     /// through one queued notification however many arrive meanwhile (nothing at all when nobody subscribes).
     /// </summary>
-    internal void SecretServed(SecretMode mode, ClientSecret secret, SecretSource source)
+    private void SecretServed(SecretMode mode, ClientSecret secret, SecretSource source)
     {
         if (!ReferenceEquals(Volatile.Read(ref _lastSecret), secret))
         {
@@ -216,7 +210,7 @@ public sealed class BrokerTelemetry
 
     /// <summary>Counts a mint; <paramref name="handedOut"/> is the secret when it goes to a caller (not into the pool), so
     /// no snapshot shows the mint without the secret it produced.</summary>
-    internal void MintFinished(bool succeeded, TimeSpan latency, ClientSecret? handedOut = null)
+    private void MintFinished(bool succeeded, TimeSpan latency, ClientSecret? handedOut)
     {
         lock (_gate)
         {
@@ -240,7 +234,7 @@ public sealed class BrokerTelemetry
         Notify();
     }
 
-    internal void PoolLevelChanged(int level)
+    private void PoolLevelChanged(int level)
     {
         lock (_gate)
         {
@@ -250,7 +244,7 @@ public sealed class BrokerTelemetry
         Notify();
     }
 
-    internal void UpstreamCall(UpstreamCallRecord call, UpstreamResponse? response)
+    private void UpstreamCall(UpstreamCallRecord call, UpstreamResponse? response)
     {
         lock (_gate)
         {
@@ -272,10 +266,6 @@ public sealed class BrokerTelemetry
             {
                 _last429 = new RateLimitEvent(call.At, call.Resource.ToWireName(), call.ErrorCode ?? "rate_limit_exceeded", response?.ErrorMessage ?? "", call.RequestId, true);
                 _lastUpstream429 = _last429;
-                if (response?.IsInsufficientQuota == true)
-                {
-                    LastQuotaRequestId = call.RequestId;
-                }
             }
         }
 
@@ -289,7 +279,7 @@ public sealed class BrokerTelemetry
         Notify();
     }
 
-    internal void Retrying(UpstreamResource resource, int attempt, int maxAttempts, TimeSpan delay, DateTimeOffset nextAt)
+    private void Retrying(UpstreamResource resource, int attempt, int maxAttempts, TimeSpan delay, DateTimeOffset nextAt)
     {
         lock (_gate)
         {
@@ -301,7 +291,7 @@ public sealed class BrokerTelemetry
         Notify();
     }
 
-    internal void RetryFinished(UpstreamResource resource)
+    private void RetryFinished(UpstreamResource resource)
     {
         lock (_gate)
         {
@@ -312,12 +302,11 @@ public sealed class BrokerTelemetry
         }
     }
 
-    internal void BudgetRefused(UpstreamResource resource) => Notify();
-
-    internal void Refused(UpstreamResource resource, UpstreamRefusal refusal)
+    private void Refused(UpstreamResource resource, UpstreamRefusal refusal)
     {
         if (refusal.Kind != RefusalKind.BudgetExhausted)
         {
+            Notify();
             return;
         }
 
@@ -331,11 +320,18 @@ public sealed class BrokerTelemetry
         Notify();
     }
 
-    internal void CircuitChanged(DateTimeOffset? openUntil)
+    private void CircuitChanged(UpstreamResource resource, DateTimeOffset? openUntil)
     {
         lock (_gate)
         {
-            _circuitOpenUntil = openUntil;
+            if (openUntil is { } until)
+            {
+                _openCircuits[resource] = until;
+            }
+            else
+            {
+                _openCircuits.Remove(resource);
+            }
         }
 
         Notify();
@@ -343,18 +339,18 @@ public sealed class BrokerTelemetry
 
     private BackoffState BackoffAt(DateTimeOffset now, IReadOnlyList<ResourceSnapshot> resources)
     {
-        var gate = _gateSource;
-        if (gate?.Quota.RecheckAt is { } recheck && recheck > now)
+        if (_state.Quota.RecheckAt is { } recheck && recheck > now)
         {
             return new BackoffState(BackoffKind.QuotaExhausted, Until: recheck, Reason: "insufficient_quota");
         }
 
-        if (gate?.Circuit.CircuitState is CircuitState.Open or CircuitState.Isolated)
+        if (_openCircuits.Count > 0)
         {
-            return new BackoffState(BackoffKind.CircuitOpen, Until: _circuitOpenUntil, Reason: "sustained upstream failures");
+            var (resource, until) = _openCircuits.MinBy(c => c.Value);
+            return new BackoffState(BackoffKind.CircuitOpen, Until: until, Reason: $"sustained upstream failures ({resource.ToWireName()})");
         }
 
-        if (gate?.Cooldown.State is { } cooldown && cooldown.Until > now)
+        if (_state.Cooldown.State is { } cooldown && cooldown.Until > now)
         {
             return new BackoffState(BackoffKind.CoolingDown, Until: cooldown.Until, Reason: cooldown.Reason);
         }
@@ -370,6 +366,31 @@ public sealed class BrokerTelemetry
         }
 
         return BackoffState.Idle;
+    }
+
+    /// <summary>Gauges that read the live state: cooldown, circuit, quota, secret age, budget level and queue.</summary>
+    private void ObserveState(Meter meter)
+    {
+        meter.CreateObservableGauge("realtime.upstream.cooldown_active", () => GetSnapshot().Backoff.Kind == BackoffKind.CoolingDown ? 1 : 0,
+            description: "1 while every caller waits out a shared cooldown after an upstream 429.");
+        meter.CreateObservableGauge("realtime.upstream.circuit_open", () => GetSnapshot().Backoff.Kind == BackoffKind.CircuitOpen ? 1 : 0,
+            description: "1 while a circuit breaker holds requests back.");
+        meter.CreateObservableGauge("realtime.upstream.quota_exhausted", () => GetSnapshot().Backoff.Kind == BackoffKind.QuotaExhausted ? 1 : 0,
+            description: "1 after insufficient_quota, until the re-check.");
+        meter.CreateObservableGauge("realtime.broker.secret_age", () => GetSnapshot().Secret.AgeSeconds ?? 0, unit: "s",
+            description: "Age of the secret most recently handed out.");
+        meter.CreateObservableGauge("realtime.upstream.budget_available", () => GetSnapshot().Resources
+            .Where(r => r.BudgetAvailable is not null)
+            .Select(r => new Measurement<long>(r.BudgetAvailable!.Value, new KeyValuePair<string, object?>("resource", r.Resource))),
+            description: "Requests the local budget would let through now.");
+        meter.CreateObservableGauge("realtime.upstream.budget_queued", () => GetSnapshot().Resources
+            .Where(r => r.BudgetPerMinute is not null)
+            .Select(r => new Measurement<long>(r.BudgetQueued, new KeyValuePair<string, object?>("resource", r.Resource))),
+            description: "Callers waiting for budget.");
+        meter.CreateObservableGauge("realtime.upstream.budget_limit", () => GetSnapshot().Resources
+            .Where(r => r.BudgetPerMinute is not null)
+            .Select(r => new Measurement<int>(r.BudgetPerMinute!.Value, new KeyValuePair<string, object?>("resource", r.Resource), new KeyValuePair<string, object?>("source", r.BudgetLimitSource))),
+            description: "The budget's limit per minute: upstream's once learned, the configured guess before.");
     }
 
     private void Notify()
@@ -435,15 +456,6 @@ public sealed class BrokerTelemetry
 
 /// <summary>One entry of a browser's <c>rate_limits.updated</c> event.</summary>
 public sealed record BrowserRateLimit(string Name, int? Limit, int? Remaining, double? ResetSeconds);
-
-/// <summary>Where a handed-out secret came from.</summary>
-public enum SecretSource
-{
-    Cache,
-    Minted,
-    JoinedMint,
-    Pool,
-}
 
 internal static partial class TelemetryLog
 {

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Tokens;
+using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Telemetry;
 
@@ -82,13 +83,3 @@ public sealed record BackoffState(
 
 /// <summary>The last 429 (from upstream or refused locally) with its error code and upstream x-request-id.</summary>
 public sealed record RateLimitEvent(DateTimeOffset At, string Resource, string Code, string Message, string? UpstreamRequestId, bool FromUpstream);
-
-/// <summary>One HTTP exchange with upstream. Status 0 means no answer (ErrorCode then names the exception).</summary>
-public sealed record UpstreamCallRecord(
-    DateTimeOffset At,
-    UpstreamResource Resource,
-    int Status,
-    string? ErrorCode,
-    double LatencyMs,
-    int Attempt,
-    string? RequestId);

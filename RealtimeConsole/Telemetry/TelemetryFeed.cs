@@ -1,5 +1,6 @@
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Tokens;
+using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Telemetry;
 

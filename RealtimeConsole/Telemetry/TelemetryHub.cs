@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
+using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Telemetry;
 

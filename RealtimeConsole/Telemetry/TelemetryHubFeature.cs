@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using OpenTelemetry.Metrics;
 using RealtimeConsole.Surface;
 
 namespace RealtimeConsole.Telemetry;
@@ -11,6 +12,9 @@ public static class TelemetryHubFeature
 
     public static WebApplicationBuilder AddTelemetryHub(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<BrokerMetrics>();
+        builder.Services.AddSingleton<BrokerTelemetry>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(BrokerMetrics.MeterName).AddPrometheusExporter());
         builder.Services.AddSignalR();
         builder.Services.AddSingleton<RequestHistory>();
         builder.Services.AddSingleton<ITelemetryFeed, LocalTelemetryFeed>();
@@ -23,6 +27,8 @@ public static class TelemetryHubFeature
     {
         // Created now so the history counts from the first call, not from the first dashboard visit.
         app.Services.GetRequiredService<RequestHistory>();
+        TelemetryEndpoints.Map(app);
+        app.MapPrometheusScrapingEndpoint();
         app.MapHub<TelemetryHub>(HubPath);
         app.MapGet("/api/telemetry/export.json", (HttpContext context, ITelemetryFeed feed) =>
         {

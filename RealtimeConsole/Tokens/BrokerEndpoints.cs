@@ -73,7 +73,7 @@ public static class BrokerEndpoints
 
         try
         {
-            var answer = await upstream.CreateCallAsync(offer, broker.DefaultSession, context.RequestAborted);
+            var answer = await upstream.CreateCallAsync(offer, broker.DefaultSession.ToSessionJson(), context.RequestAborted);
             if (answer.CallId is { } callId)
             {
                 context.Response.Headers.Location = $"/api/realtime/calls/{Uri.EscapeDataString(callId)}";

@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 using RealtimeConsole.RateLimits;
-using RealtimeConsole.Telemetry;
 using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Tokens;
@@ -23,7 +21,6 @@ public static class BrokerFeature
     {
         var services = builder.Services;
         services.AddBrokerCore();
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(BrokerMetrics.MeterName).AddPrometheusExporter());
 
         services.AddRateLimiter(limiter =>
         {
@@ -57,16 +54,22 @@ public static class BrokerFeature
     public static IServiceCollection AddBrokerCore(this IServiceCollection services)
     {
         services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SecretOptions>().BindConfiguration(SecretOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Polly in UpstreamGate owns timeouts and retries: the HttpClient itself must never time out or retry.
         services.AddHttpClient(UpstreamGate.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
 
         services.AddSingleton<UpstreamEndpoint>();
-        services.AddSingleton<BrokerMetrics>();
-        services.AddSingleton<BrokerTelemetry>();
+        services.AddSingleton<IBrokerStateStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<RealtimeOptions>>().Value;
+            return new MemoryBrokerStateStore(new BudgetGuesses(options.ClientSecretsPerMinute, options.CallsPerMinute), sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton<UpstreamSignals>();
+        services.AddSingleton<SecretSignals>();
         services.AddSingleton<UpstreamGate>();
         services.AddSingleton<RealtimeUpstreamClient>();
-        services.AddSingleton<IClientSecretMinter>(sp => sp.GetRequiredService<RealtimeUpstreamClient>());
+        services.AddSingleton<IClientSecretMinter, UpstreamSecretMinter>();
         services.AddSingleton<ClientSecretBroker>();
         return services;
     }
@@ -75,8 +78,6 @@ public static class BrokerFeature
     {
         app.UseRateLimiter();
         BrokerEndpoints.Map(app);
-        TelemetryEndpoints.Map(app);
-        app.MapPrometheusScrapingEndpoint();
         return app;
     }
 }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
-using RealtimeConsole.Telemetry;
 using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Tokens;
@@ -19,31 +18,31 @@ public sealed record IssuedSecret(ClientSecret Secret, SecretMode Mode, SecretSo
 /// Hands out client secrets by <see cref="SecretMode"/>, keyed by session configuration. Single-flight per key: any number
 /// of concurrent callers cause at most one mint and share its result or error; a caller cancelling only stops its own wait.
 /// Shared secrets are refreshed in the background from <see cref="ClientSecret.RefreshOn"/>; a failed refresh keeps serving
-/// the still-valid secret and tries again after <see cref="RealtimeOptions.FailedRefreshRetryDelay"/>.
+/// the still-valid secret and tries again after <see cref="SecretOptions.FailedRefreshRetryDelay"/>.
 /// </summary>
 public sealed class ClientSecretBroker : IDisposable
 {
     private readonly IClientSecretMinter _minter;
-    private readonly RealtimeOptions _options;
+    private readonly SecretOptions _options;
     private readonly TimeProvider _time;
-    private readonly BrokerTelemetry _telemetry;
+    private readonly SecretSignals _signals;
     private readonly ILogger<ClientSecretBroker> _logger;
     private readonly ConcurrentDictionary<string, SecretSlot> _slots = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _defaultKey;
     private volatile SecretMode _mode;
 
-    public ClientSecretBroker(IClientSecretMinter minter, IOptions<RealtimeOptions> options, TimeProvider time, BrokerTelemetry telemetry, ILogger<ClientSecretBroker> logger)
+    public ClientSecretBroker(IClientSecretMinter minter, IOptions<SecretOptions> options, TimeProvider time, SecretSignals signals, ILogger<ClientSecretBroker> logger)
     {
         _minter = minter;
         _options = options.Value;
         _time = time;
-        _telemetry = telemetry;
+        _signals = signals;
         _logger = logger;
         _mode = _options.SecretMode;
         DefaultSession = new SessionConfiguration(_options.Model, _options.Voice, _options.Instructions);
         _defaultKey = DefaultSession.Key;
-        telemetry.ModeChanged(_mode, _options.PoolSize);
+        signals.OnModeChanged(_mode, _options.PoolSize);
     }
 
     public SecretMode Mode => _mode;
@@ -60,7 +59,7 @@ public sealed class ClientSecretBroker : IDisposable
             SecretMode.Pool => await TakeFromPoolAsync(session, cancellationToken),
             _ => new IssuedSecret(await MintAsync(session, cancellationToken), mode, SecretSource.Minted),
         };
-        _telemetry.SecretServed(mode, issued.Secret, issued.Source);
+        _signals.OnServed(mode, issued.Secret, issued.Source);
         return issued;
     }
 
@@ -69,7 +68,7 @@ public sealed class ClientSecretBroker : IDisposable
     {
         _mode = mode;
         BrokerLog.ModeSwitched(_logger, mode);
-        _telemetry.ModeChanged(mode, _options.PoolSize);
+        _signals.OnModeChanged(mode, _options.PoolSize);
         if (mode == SecretMode.Pool)
         {
             _ = StartPoolRefill(SlotFor(DefaultSession), DefaultSession);
@@ -87,7 +86,7 @@ public sealed class ClientSecretBroker : IDisposable
                 slot.Pool.Clear();
             }
 
-            _telemetry.PoolLevelChanged(0);
+            _signals.OnPoolLevelChanged(0);
             await StartPoolRefill(slot, DefaultSession).WaitAsync(cancellationToken);
             return;
         }
@@ -149,7 +148,7 @@ public sealed class ClientSecretBroker : IDisposable
             level = slot.Pool.Count;
         }
 
-        _telemetry.PoolLevelChanged(level);
+        _signals.OnPoolLevelChanged(level);
         _ = StartPoolRefill(slot, session);
         return taken is not null
             ? new IssuedSecret(taken, SecretMode.Pool, SecretSource.Pool)
@@ -197,7 +196,7 @@ public sealed class ClientSecretBroker : IDisposable
                     level = slot.Pool.Count;
                 }
 
-                _telemetry.PoolLevelChanged(level);
+                _signals.OnPoolLevelChanged(level);
             }
             catch (Exception ex) when (ex is UpstreamRefusal or OperationCanceledException)
             {
@@ -263,7 +262,7 @@ public sealed class ClientSecretBroker : IDisposable
                 }
             }
 
-            _telemetry.MintFinished(false, Stopwatch.GetElapsedTime(started));
+            _signals.OnMintFinished(false, Stopwatch.GetElapsedTime(started), null);
             throw;
         }
 
@@ -276,7 +275,7 @@ public sealed class ClientSecretBroker : IDisposable
             }
         }
 
-        _telemetry.MintFinished(true, Stopwatch.GetElapsedTime(started), forPool ? null : secret);
+        _signals.OnMintFinished(true, Stopwatch.GetElapsedTime(started), forPool ? null : secret);
         return secret;
     }
 

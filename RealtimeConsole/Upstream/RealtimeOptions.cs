@@ -1,37 +1,14 @@
 using System.ComponentModel.DataAnnotations;
-using RealtimeConsole.Tokens;
 
 namespace RealtimeConsole.Upstream;
 
-/// <summary>The <c>Realtime</c> configuration section: upstream, secrets, budget and retry rules.</summary>
+/// <summary>The <c>Realtime</c> configuration section as the upstream gate reads it: where upstream is, budgets, retries, circuit, door. Secret settings live in <c>SecretOptions</c>.</summary>
 public sealed class RealtimeOptions
 {
     public const string Section = "Realtime";
 
     /// <summary>Upstream base URL (e.g. <c>https://api.openai.com/v1</c>); empty means the embedded simulator when no key is set.</summary>
     public string? BaseUrl { get; set; }
-
-    public SecretMode SecretMode { get; set; } = SecretMode.PerSession;
-
-    [Range(10, 7200)]
-    public int SecretLifetimeSeconds { get; set; } = 600;
-
-    /// <summary>RefreshOn = ExpiresOn minus this fraction of the lifetime (so a 600 s secret refreshes 120 s early).</summary>
-    [Range(0.01, 0.9)]
-    public double RefreshMarginFraction { get; set; } = 0.2;
-
-    /// <summary>Spread of the refresh point, as a fraction of the margin, so instances do not refresh together.</summary>
-    [Range(0.0, 0.5)]
-    public double RefreshJitterFraction { get; set; } = 0.1;
-
-    /// <summary>No secret is handed out with less life than this.</summary>
-    public TimeSpan MinimumSecretLife { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>After a failed background refresh, when to try again (the old secret keeps serving).</summary>
-    public TimeSpan FailedRefreshRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
-
-    [Range(1, 50)]
-    public int PoolSize { get; set; } = 3;
 
     /// <summary>How long a caller may wait for budget or a cooldown before getting a 429.</summary>
     public TimeSpan MaxQueueWait { get; set; } = TimeSpan.FromSeconds(2);
@@ -74,11 +51,4 @@ public sealed class RealtimeOptions
     [Range(1, 100_000)]
     public int DoorPermitsPerMinute { get; set; } = 30;
 
-    [Required]
-    public string Model { get; set; } = "gpt-realtime";
-
-    [Required]
-    public string Voice { get; set; } = "marin";
-
-    public string Instructions { get; set; } = "You are a helpful, concise voice assistant.";
 }

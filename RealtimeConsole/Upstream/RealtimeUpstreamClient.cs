@@ -4,20 +4,19 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using RealtimeConsole.RateLimits;
-using RealtimeConsole.Tokens;
 
 namespace RealtimeConsole.Upstream;
 
 /// <summary>The GA Realtime endpoints the broker uses, each sent through <see cref="UpstreamGate"/> with the server-side key.</summary>
-public sealed class RealtimeUpstreamClient(UpstreamGate gate, UpstreamEndpoint endpoint, IOptions<RealtimeOptions> options, TimeProvider time) : IClientSecretMinter
+public sealed class RealtimeUpstreamClient(UpstreamGate gate, UpstreamEndpoint endpoint, TimeProvider time)
 {
     /// <summary><c>POST /v1/realtime/client_secrets</c>; the expiry is upstream's <c>expires_at</c>.</summary>
-    public async Task<MintedSecret> MintClientSecretAsync(SessionConfiguration session, CancellationToken cancellationToken)
+    public async Task<MintedSecret> MintClientSecretAsync(JsonObject session, int lifetimeSeconds, CancellationToken cancellationToken)
     {
         var body = new JsonObject
         {
-            ["expires_after"] = new JsonObject { ["anchor"] = "created_at", ["seconds"] = options.Value.SecretLifetimeSeconds },
-            ["session"] = session.ToSessionJson(),
+            ["expires_after"] = new JsonObject { ["anchor"] = "created_at", ["seconds"] = lifetimeSeconds },
+            ["session"] = session.DeepClone(),
         }.ToJsonString();
 
         var response = await gate.SendAsync(
@@ -47,9 +46,9 @@ public sealed class RealtimeUpstreamClient(UpstreamGate gate, UpstreamEndpoint e
     }
 
     /// <summary><c>POST /v1/realtime/calls</c> as multipart <c>sdp</c> + <c>session</c>: the browser never holds a key.</summary>
-    public async Task<CallAnswer> CreateCallAsync(string offerSdp, SessionConfiguration session, CancellationToken cancellationToken)
+    public async Task<CallAnswer> CreateCallAsync(string offerSdp, JsonObject session, CancellationToken cancellationToken)
     {
-        var sessionJson = session.ToSessionJson().ToJsonString();
+        var sessionJson = session.ToJsonString();
         var response = await gate.SendAsync(
             UpstreamResource.Calls,
             () =>

@@ -21,6 +21,6 @@ internal static partial class UpstreamCallLog
         Message = "Not sent upstream ({Resource}): {Code}, retry after {RetryAfterMs} ms")]
     public static partial void Refused(ILogger logger, UpstreamResource resource, string code, long retryAfterMs);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Upstream circuit is {State}")]
-    public static partial void CircuitChanged(ILogger logger, string state);
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Upstream circuit for {Resource} is {State}")]
+    public static partial void CircuitChanged(ILogger logger, UpstreamResource resource, string state);
 }

@@ -6,62 +6,62 @@ using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
 using RealtimeConsole.RateLimits;
-using RealtimeConsole.Telemetry;
 
 namespace RealtimeConsole.Upstream;
 
 /// <summary>
 /// The one way a request reaches upstream, and the ONE retry loop: quota gate, shared cooldown and per-resource
-/// budget before each attempt, then a single Polly pipeline (retry of transient failures honouring Retry-After,
-/// circuit breaker, attempt timeout), all on the injected TimeProvider.
+/// budget (all from <see cref="IBrokerStateStore"/>) before each attempt, then a Polly pipeline per resource (retry of
+/// transient failures honouring Retry-After, that resource's own circuit breaker, attempt timeout), all on the injected
+/// TimeProvider. What happens is published on <see cref="UpstreamSignals"/>; the gate references no listener.
 /// </summary>
-public sealed class UpstreamGate : IDisposable
+public sealed class UpstreamGate
 {
     public const string HttpClientName = "RealtimeUpstream";
-
-    private static readonly ResiliencePropertyKey<UpstreamResource> ResourceKey = new("realtime.resource");
 
     private readonly IHttpClientFactory _httpClients;
     private readonly UpstreamEndpoint _endpoint;
     private readonly RealtimeOptions _options;
     private readonly TimeProvider _time;
-    private readonly BrokerTelemetry _telemetry;
+    private readonly UpstreamSignals _signals;
+    private readonly IBrokerStateStore _state;
     private readonly ILogger<UpstreamGate> _logger;
-    private readonly ResiliencePipeline<UpstreamResponse> _pipeline;
-    private readonly Dictionary<UpstreamResource, UpstreamBudget> _budgets;
+    private readonly Dictionary<UpstreamResource, ResiliencePipeline<UpstreamResponse>> _pipelines = [];
+    private readonly Dictionary<UpstreamResource, CircuitBreakerStateProvider> _circuits = [];
 
     public UpstreamGate(
         IHttpClientFactory httpClients,
         UpstreamEndpoint endpoint,
         IOptions<RealtimeOptions> options,
         TimeProvider time,
-        BrokerTelemetry telemetry,
+        IBrokerStateStore state,
+        UpstreamSignals signals,
         ILogger<UpstreamGate> logger)
     {
         _httpClients = httpClients;
         _endpoint = endpoint;
         _options = options.Value;
         _time = time;
-        _telemetry = telemetry;
+        _state = state;
+        _signals = signals;
         _logger = logger;
-        Cooldown = new SharedCooldown(time);
-        Quota = new QuotaExhaustionGate(time);
-        _budgets = new()
+        foreach (var resource in state.Budgets.Keys)
         {
-            [UpstreamResource.ClientSecrets] = new UpstreamBudget(UpstreamResource.ClientSecrets, _options.ClientSecretsPerMinute, time),
-            [UpstreamResource.Calls] = new UpstreamBudget(UpstreamResource.Calls, _options.CallsPerMinute, time),
-        };
-        _pipeline = BuildPipeline();
-        telemetry.Attach(this);
+            // A breaker per resource: an exhausted media side must not stop minting, and the reverse.
+            _circuits[resource] = new CircuitBreakerStateProvider();
+            _pipelines[resource] = BuildPipeline(resource, _circuits[resource]);
+        }
     }
 
-    public SharedCooldown Cooldown { get; }
+    public SharedCooldown Cooldown => _state.Cooldown;
 
-    public QuotaExhaustionGate Quota { get; }
+    public QuotaExhaustionGate Quota => _state.Quota;
 
-    public CircuitBreakerStateProvider Circuit { get; } = new();
+    public IReadOnlyDictionary<UpstreamResource, UpstreamBudget> Budgets => _state.Budgets;
 
-    public IReadOnlyDictionary<UpstreamResource, UpstreamBudget> Budgets => _budgets;
+    /// <summary>Whether <paramref name="resource"/>'s circuit holds requests back now.</summary>
+    public bool IsCircuitOpen(UpstreamResource resource) =>
+        _circuits.TryGetValue(resource, out var circuit) && circuit.CircuitState is CircuitState.Open or CircuitState.Isolated;
 
     public int MaxAttempts => _options.MaxRetryAttempts + 1;
 
@@ -71,15 +71,14 @@ public sealed class UpstreamGate : IDisposable
         var admission = await Quota.EnterAsync(_options.MaxQueueWait, cancellationToken);
         if (!admission.MayGo)
         {
-            throw Refuse(resource, UpstreamRefusal.QuotaExhausted(admission.RecheckIn, _telemetry.LastQuotaRequestId));
+            throw Refuse(resource, UpstreamRefusal.QuotaExhausted(admission.RecheckIn, Quota.LastRequestId));
         }
 
         var attempt = 0;
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(ResourceKey, resource);
         try
         {
-            var outcome = await _pipeline.ExecuteOutcomeAsync(
+            var outcome = await _pipelines[resource].ExecuteOutcomeAsync(
                 async (ctx, _) =>
                 {
                     try
@@ -109,7 +108,7 @@ public sealed class UpstreamGate : IDisposable
                 Quota.ProbeFinished();
             }
 
-            _telemetry.RetryFinished(resource);
+            _signals.OnRetryFinished(resource);
         }
     }
 
@@ -126,11 +125,10 @@ public sealed class UpstreamGate : IDisposable
             await Task.Delay(wait, _time, cancellationToken);
         }
 
-        var budget = _budgets[resource];
+        var budget = _state.Budgets[resource];
         var decision = await budget.AcquireAsync(_options.MaxQueueWait, cancellationToken);
         if (!decision.IsGranted)
         {
-            _telemetry.BudgetRefused(resource);
             throw UpstreamRefusal.BudgetExhausted(decision.RetryAfter, budget.Source == LimitSource.Guess
                 ? $"The first {resource.ToWireName()} request is still finding out upstream's limit; this one was not sent blind."
                 : $"The {resource.ToWireName()} budget ({budget.DescribeLimit()}) is used up, so the request was not sent to be refused upstream.");
@@ -154,20 +152,20 @@ public sealed class UpstreamGate : IDisposable
             budget.Complete(decision.Ticket, null);
             var latency = Stopwatch.GetElapsedTime(started);
             UpstreamCallLog.UpstreamCallFailed(_logger, resource, (long)latency.TotalMilliseconds, attempt, ex.GetType().Name);
-            _telemetry.UpstreamCall(new UpstreamCallRecord(_time.GetUtcNow(), resource, 0, ex.GetType().Name, latency.TotalMilliseconds, attempt, null), null);
+            _signals.OnCallCompleted(new UpstreamCallRecord(_time.GetUtcNow(), resource, 0, ex.GetType().Name, latency.TotalMilliseconds, attempt, null), null);
             throw;
         }
 
         budget.Complete(decision.Ticket, response.RateLimits);
         var elapsed = Stopwatch.GetElapsedTime(started);
         UpstreamCallLog.UpstreamCall(_logger, resource, (int)response.Status, (long)elapsed.TotalMilliseconds, attempt, response.RequestId, response.ErrorCode);
-        _telemetry.UpstreamCall(new UpstreamCallRecord(_time.GetUtcNow(), resource, (int)response.Status, response.ErrorCode, elapsed.TotalMilliseconds, attempt, response.RequestId), response);
+        _signals.OnCallCompleted(new UpstreamCallRecord(_time.GetUtcNow(), resource, (int)response.Status, response.ErrorCode, elapsed.TotalMilliseconds, attempt, response.RequestId), response);
 
         if (response.Status == HttpStatusCode.TooManyRequests)
         {
             if (response.IsInsufficientQuota)
             {
-                Quota.QuotaExhausted(_options.QuotaRecheckInterval);
+                Quota.QuotaExhausted(_options.QuotaRecheckInterval, response.RequestId);
             }
             else
             {
@@ -216,11 +214,11 @@ public sealed class UpstreamGate : IDisposable
     private UpstreamRefusal Refuse(UpstreamResource resource, UpstreamRefusal refusal)
     {
         UpstreamCallLog.Refused(_logger, resource, refusal.Code, (long)(refusal.RetryAfter ?? TimeSpan.Zero).TotalMilliseconds);
-        _telemetry.Refused(resource, refusal);
+        _signals.OnRefused(resource, refusal);
         return refusal;
     }
 
-    private ResiliencePipeline<UpstreamResponse> BuildPipeline()
+    private ResiliencePipeline<UpstreamResponse> BuildPipeline(UpstreamResource resource, CircuitBreakerStateProvider circuit)
     {
         return new ResiliencePipelineBuilder<UpstreamResponse> { TimeProvider = _time }
             .AddRetry(new RetryStrategyOptions<UpstreamResponse>
@@ -234,9 +232,8 @@ public sealed class UpstreamGate : IDisposable
                 DelayGenerator = args => ValueTask.FromResult(RetryDelayFor(args.Outcome)),
                 OnRetry = args =>
                 {
-                    var resource = args.Context.Properties.GetValue(ResourceKey, UpstreamResource.ClientSecrets);
                     UpstreamCallLog.Retrying(_logger, resource, args.AttemptNumber + 2, MaxAttempts, (long)args.RetryDelay.TotalMilliseconds);
-                    _telemetry.Retrying(resource, args.AttemptNumber + 2, MaxAttempts, args.RetryDelay, _time.GetUtcNow() + args.RetryDelay);
+                    _signals.OnRetrying(resource, args.AttemptNumber + 2, MaxAttempts, args.RetryDelay, _time.GetUtcNow() + args.RetryDelay);
                     return ValueTask.CompletedTask;
                 },
             })
@@ -246,17 +243,18 @@ public sealed class UpstreamGate : IDisposable
                 MinimumThroughput = _options.CircuitMinimumThroughput,
                 SamplingDuration = _options.CircuitSamplingDuration,
                 BreakDuration = _options.CircuitBreakDuration,
-                StateProvider = Circuit,
-                // Only sustained failure opens it; 429s are handled by the cooldown, not counted as failure.
+                StateProvider = circuit,
+                // Only sustained failure opens it; 429s are handled by the cooldown and a full media side is no failure.
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
                 {
                     { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    { Result: { IsCapacityRefusal: true } } => false,
                     { Result: { } r } => (int)r.Status >= 500,
                     _ => false,
                 }),
-                OnOpened = args => { UpstreamCallLog.CircuitChanged(_logger, "open"); _telemetry.CircuitChanged(_time.GetUtcNow() + args.BreakDuration); return ValueTask.CompletedTask; },
-                OnClosed = _ => { UpstreamCallLog.CircuitChanged(_logger, "closed"); _telemetry.CircuitChanged(null); return ValueTask.CompletedTask; },
-                OnHalfOpened = _ => { UpstreamCallLog.CircuitChanged(_logger, "half-open"); _telemetry.CircuitChanged(null); return ValueTask.CompletedTask; },
+                OnOpened = args => { UpstreamCallLog.CircuitChanged(_logger, resource, "open"); _signals.OnCircuitChanged(resource, _time.GetUtcNow() + args.BreakDuration); return ValueTask.CompletedTask; },
+                OnClosed = _ => { UpstreamCallLog.CircuitChanged(_logger, resource, "closed"); _signals.OnCircuitChanged(resource, null); return ValueTask.CompletedTask; },
+                OnHalfOpened = _ => { UpstreamCallLog.CircuitChanged(_logger, resource, "half-open"); _signals.OnCircuitChanged(resource, null); return ValueTask.CompletedTask; },
             })
             .AddTimeout(_options.AttemptTimeout)
             .Build();
@@ -268,6 +266,8 @@ public sealed class UpstreamGate : IDisposable
         { Exception: HttpRequestException or TimeoutRejectedException } => true,
         { Exception: not null } => false,
         { Result: { IsTransientRateLimit: true } r } => (r.RetryAfter ?? TimeSpan.Zero) <= _options.RetryAfterCap,
+        // Upstream is full, not failing: asking again at once only adds load; the caller is told to come back.
+        { Result: { IsCapacityRefusal: true } } => false,
         { Result: { } r } => r.Status is HttpStatusCode.RequestTimeout or HttpStatusCode.Conflict || (int)r.Status >= 500,
         _ => false,
     };
@@ -282,13 +282,5 @@ public sealed class UpstreamGate : IDisposable
 
         var jitter = _options.CooldownReleaseJitter > TimeSpan.Zero ? _options.CooldownReleaseJitter * Random.Shared.NextDouble() : TimeSpan.Zero;
         return retryAfter + jitter;
-    }
-
-    public void Dispose()
-    {
-        foreach (var budget in _budgets.Values)
-        {
-            budget.Dispose();
-        }
     }
 }

@@ -21,6 +21,9 @@ public sealed record UpstreamResponse(
     public bool IsInsufficientQuota => ErrorCode == "insufficient_quota";
 
     /// <summary>A 429 that waiting can fix (<c>rate_limit_exceeded</c>), unlike <c>insufficient_quota</c>.</summary>
+    /// <summary>A 503 saying upstream is full (its error code ends in <c>_at_capacity</c>): not a failure, and not worth asking again at once.</summary>
+    public bool IsCapacityRefusal => Status == HttpStatusCode.ServiceUnavailable && ErrorCode?.EndsWith("_at_capacity", StringComparison.Ordinal) == true;
+
     public bool IsTransientRateLimit => Status == HttpStatusCode.TooManyRequests && !IsInsufficientQuota;
 
     public static async Task<UpstreamResponse> ReadAsync(HttpResponseMessage message, DateTimeOffset now, CancellationToken cancellationToken)

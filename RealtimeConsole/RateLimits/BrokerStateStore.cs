@@ -1,0 +1,63 @@
+namespace RealtimeConsole.RateLimits;
+
+/// <summary>
+/// The broker's rate-limit state in one place: a budget per upstream resource, the cooldown every caller waits out after
+/// a 429, and the gate that keeps requests away from an account out of quota. One seam: <see cref="MemoryBrokerStateStore"/>
+/// holds it for one process; a store that several instances share implements the same and nothing else changes.
+/// </summary>
+public interface IBrokerStateStore
+{
+    /// <summary>The budgets the broker spends from (client secrets and calls).</summary>
+    IReadOnlyDictionary<UpstreamResource, UpstreamBudget> Budgets { get; }
+
+    SharedCooldown Cooldown { get; }
+
+    QuotaExhaustionGate Quota { get; }
+
+    /// <summary>Raised when any part of the state changes (telemetry listens; the broker does not).</summary>
+    event Action? Changed;
+}
+
+/// <summary>The configured starting guesses of upstream's limits (requests per minute), until upstream's headers say otherwise.</summary>
+public sealed record BudgetGuesses(int ClientSecretsPerMinute, int CallsPerMinute);
+
+/// <summary>The broker's state for one process.</summary>
+public sealed class MemoryBrokerStateStore : IBrokerStateStore, IDisposable
+{
+    private readonly Dictionary<UpstreamResource, UpstreamBudget> _budgets;
+
+    public MemoryBrokerStateStore(BudgetGuesses guesses, TimeProvider time)
+    {
+        Cooldown = new SharedCooldown(time);
+        Quota = new QuotaExhaustionGate(time);
+        _budgets = new()
+        {
+            [UpstreamResource.ClientSecrets] = new UpstreamBudget(UpstreamResource.ClientSecrets, guesses.ClientSecretsPerMinute, time),
+            [UpstreamResource.Calls] = new UpstreamBudget(UpstreamResource.Calls, guesses.CallsPerMinute, time),
+        };
+        Cooldown.Changed += RaiseChanged;
+        Quota.Changed += RaiseChanged;
+        foreach (var budget in _budgets.Values)
+        {
+            budget.Changed += _ => RaiseChanged();
+        }
+    }
+
+    public IReadOnlyDictionary<UpstreamResource, UpstreamBudget> Budgets => _budgets;
+
+    public SharedCooldown Cooldown { get; }
+
+    public QuotaExhaustionGate Quota { get; }
+
+    public event Action? Changed;
+
+    private void RaiseChanged() => Changed?.Invoke();
+
+    public void Dispose()
+    {
+        foreach (var budget in _budgets.Values)
+        {
+            budget.Dispose();
+        }
+    }
+}
