@@ -8,7 +8,15 @@ public static class JsonBodies
     /// <summary>Duplicate keys are an error: which of two values wins is a guess a caller should not depend on.</summary>
     public static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false, MaxDepth = 32 };
 
-    public static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.General) { AllowDuplicateProperties = false, MaxDepth = 32 };
+    /// <summary>
+    /// <typeparamref name="T"/> from <paramref name="bytes"/>, refusing duplicate keys anywhere in the document (the
+    /// serializer alone checks only the properties it binds) with <see cref="JsonException"/>.
+    /// </summary>
+    public static T? Deserialize<T>(byte[] bytes, JsonSerializerOptions? options = null)
+    {
+        using var document = JsonDocument.Parse(bytes, DocumentOptions);
+        return document.Deserialize<T>(options);
+    }
 
     /// <summary>The body, or <see cref="BadHttpRequestException"/> (413) as soon as it passes <paramref name="maxBytes"/>.</summary>
     public static async Task<byte[]> ReadAsync(HttpRequest request, int maxBytes)

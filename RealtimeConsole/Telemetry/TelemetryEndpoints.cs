@@ -16,8 +16,6 @@ public static class TelemetryEndpoints
 
     public const int MaxReportBytes = 16 * 1024;
 
-    private static readonly JsonSerializerOptions ReportJson = new(SnapshotJson) { AllowDuplicateProperties = false, MaxDepth = 32 };
-
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/api/telemetry", (BrokerTelemetry telemetry) => Results.Json(telemetry.GetSnapshot(), SnapshotJson)).TakesNoBody();
@@ -40,7 +38,7 @@ public static class TelemetryEndpoints
         RateLimitsReport? report;
         try
         {
-            report = JsonSerializer.Deserialize<RateLimitsReport>(bytes, ReportJson);
+            report = JsonBodies.Deserialize<RateLimitsReport>(bytes, SnapshotJson);
         }
         catch (JsonException ex)
         {

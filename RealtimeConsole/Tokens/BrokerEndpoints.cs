@@ -130,7 +130,7 @@ public static class BrokerEndpoints
 
         try
         {
-            return (JsonSerializer.Deserialize<SessionOverrides>(bytes, JsonBodies.SerializerOptions), null);
+            return (JsonBodies.Deserialize<SessionOverrides>(bytes), null);
         }
         catch (JsonException ex)
         {
