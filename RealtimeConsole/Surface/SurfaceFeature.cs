@@ -10,6 +10,11 @@ namespace RealtimeConsole.Surface;
 /// </summary>
 public static partial class SurfaceFeature
 {
+    public const string AllowedHostsKey = "AllowedHosts";
+
+    /// <summary>What the README's first command is reached by; a deployment lists its own names.</summary>
+    public const string DefaultAllowedHosts = "localhost;127.0.0.1;[::1]";
+
     public const string StaticAssetRuntimeFallbackKey = "DisableStaticAssetNotFoundRuntimeFallback";
 
     public static WebApplicationBuilder AddHardenedSurface(this WebApplicationBuilder builder)
@@ -20,7 +25,9 @@ public static partial class SurfaceFeature
         // every path, so a POST to an unknown path answered 405 "Allowed: GET, HEAD" instead of 404. The manifest has every asset.
         builder.Configuration[StaticAssetRuntimeFallbackKey] ??= "true";
 
-        // AllowedHosts (see appsettings.json) is enforced by the host's own filter; its refusal gets a JSON body from ErrorBodies.
+        // AllowedHosts is enforced by the host's own filter; loopback names unless configured (a missing appsettings.json
+        // must not mean "any host"), and its refusal gets a JSON body from ErrorBodies.
+        builder.Configuration[AllowedHostsKey] ??= DefaultAllowedHosts;
         builder.Services.Configure<HostFilteringOptions>(options => options.IncludeFailureMessage = false);
 
         // First in the collection, so outermost: it wraps the host filter too.
