@@ -29,7 +29,7 @@ public static class TelemetryEndpoints
             return BrokerErrors.Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the rate_limits.updated event as application/json.");
         }
 
-        var (bytes, tooLarge) = await BrokerEndpoints.ReadLimitedAsync(context.Request, MaxReportBytes);
+        var (bytes, tooLarge) = await RequestBodies.ReadLimitedAsync(context.Request, MaxReportBytes);
         if (tooLarge)
         {
             return BrokerErrors.Problem(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "The report may be at most 16 KiB.");
