@@ -125,7 +125,7 @@ public sealed class BadInputMatrixTests : IDisposable
         yield return ("duplicate keys", Content("""{"seconds":5,"seconds":6}""", "application/json"), catchAll ? 404 : endpoint.TakesJson ? 400 : 415);
         yield return ("malformed json", Content("""{"seconds":""", "application/json"), catchAll ? 404 : endpoint.TakesJson ? 400 : 415);
         yield return ("json array", Content("[1,2,3]", "application/json"), catchAll ? 404 : endpoint.TakesJson ? 400 : 415);
-        yield return ("deep json", Content(new string('[', 5000) + new string(']', 5000), "application/json"), catchAll ? 404 : endpoint.TakesJson ? 400 : 415);
+        yield return ("deep json", Content(new string('[', 1000) + new string(']', 1000), "application/json"), catchAll ? 404 : endpoint.TakesJson ? 400 : 415);
         yield return ("malformed sdp", Content("v=0\r\nthis is not an offer\r\n", "application/sdp"), catchAll ? 404 : endpoint.TakesSdp ? 400 : 415);
         yield return ("sdp without media", Content("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", "application/sdp"), catchAll ? 404 : endpoint.TakesSdp ? 400 : 415);
         yield return ("binary junk", Content("\0\u00ff\u00fe{", "application/json"), catchAll ? 404 : endpoint.TakesJson ? 400 : 415);

@@ -52,6 +52,27 @@ public sealed class ContentSecurityPolicyBrowserTests(BrowserFixture fixture)
         await AssertNoViolationsAsync(page, errors);
     }
 
+    [Fact]
+    public async Task An_injected_inline_script_is_refused_and_reported()
+    {
+        var (page, _) = await OpenUnderPolicyAsync("limits");
+
+        await page.EvaluateAsync("""
+            () => {
+                const script = document.createElement("script");
+                script.textContent = "window.__inlineRan = true;";
+                document.body.appendChild(script);
+            }
+            """);
+
+        // The violation event is dispatched as a task after the refusal; wait for it on the page, not on the clock.
+        await page.WaitForFunctionAsync("() => window.__cspViolations.length > 0", null, new() { Timeout = 15_000 });
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__inlineRan === undefined"));
+        var violations = await page.EvaluateAsync<string[]>("() => window.__cspViolations");
+        Assert.Contains(violations, v => v.StartsWith("script-src", StringComparison.Ordinal));
+        await page.Context.CloseAsync();
+    }
+
     private async Task<(IPage Page, List<string> Errors)> OpenUnderPolicyAsync(string path)
     {
         var (page, errors) = await fixture.Chromium.OpenPageAsync();

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using RealtimeConsole.Tests.Infrastructure;
+using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Tests.Surface;
 
@@ -15,6 +16,9 @@ public sealed class ProductionConsole : ConsoleAppFactory
         WithSetting("Realtime:DoorPermitsPerMinute", "100000");
         WithSetting("Simulator:RequestsPerMinute:ClientSecrets", "100000");
         WithSetting("Simulator:RequestsPerMinute:Calls", "100000");
+
+        // The broker's upstream is the embedded simulator, reached in memory.
+        WithServices(s => s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => Server.CreateHandler()));
     }
 
     /// <summary>Adds paths that throw once every real endpoint has passed on them: an unexpected failure anywhere.</summary>

@@ -211,7 +211,16 @@ public static class SimulatorAdminEndpoints
 
     private static async Task<(JsonObject? Body, OpenAiError? Error)> ReadObjectAsync(HttpContext context)
     {
-        var bytes = await JsonBodies.ReadAsync(context.Request, MaxBodyBytes);
+        var (bytes, tooLarge) = await RequestBodies.ReadLimitedAsync(context.Request, MaxBodyBytes);
+        if (tooLarge)
+        {
+            return (null, OpenAiError.InvalidRequest(
+                string.Create(CultureInfo.InvariantCulture, $"The request body is over {MaxBodyBytes} bytes; {context.Request.Path} accepts at most {MaxBodyBytes} bytes ({MaxBodyBytes / 1024} KiB)."),
+                null,
+                "request_too_large",
+                StatusCodes.Status413PayloadTooLarge));
+        }
+
         try
         {
             return JsonNode.Parse(bytes, documentOptions: JsonBodies.DocumentOptions) is JsonObject body

@@ -10,11 +10,24 @@ namespace RealtimeConsole.Surface;
 /// </summary>
 public static partial class SurfaceFeature
 {
+    public const string AllowedHostsKey = "AllowedHosts";
+
+    /// <summary>What the README's first command is reached by; a deployment lists its own names.</summary>
+    public const string DefaultAllowedHosts = "localhost;127.0.0.1;[::1]";
+
+    public const string StaticAssetRuntimeFallbackKey = "DisableStaticAssetNotFoundRuntimeFallback";
+
     public static WebApplicationBuilder AddHardenedSurface(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton(sp => new SecurityHeaders(sp.GetService<UpstreamEndpoint>()));
 
-        // AllowedHosts (see appsettings.json) is enforced by the host's own filter; its refusal gets a JSON body from ErrorBodies.
+        // Run from a build, MapStaticAssets adds a GET/HEAD catch-all for files added after start-up; routing counts it for
+        // every path, so a POST to an unknown path answered 405 "Allowed: GET, HEAD" instead of 404. The manifest has every asset.
+        builder.Configuration[StaticAssetRuntimeFallbackKey] ??= "true";
+
+        // AllowedHosts is enforced by the host's own filter; loopback names unless configured (a missing appsettings.json
+        // must not mean "any host"), and its refusal gets a JSON body from ErrorBodies.
+        builder.Configuration[AllowedHostsKey] ??= DefaultAllowedHosts;
         builder.Services.Configure<HostFilteringOptions>(options => options.IncludeFailureMessage = false);
 
         // First in the collection, so outermost: it wraps the host filter too.
@@ -25,12 +38,14 @@ public static partial class SurfaceFeature
     /// <summary>First in the app's pipeline: errors of API requests become JSON, cross-site and oversized requests stop here.</summary>
     public static WebApplication UseHardenedSurface(this WebApplication app)
     {
-        // Pages reached with GET keep the friendly error page; everything else answers JSON, so a PUT is never re-executed as a page.
-        app.UseWhen(IsApiRequest, api => api.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync }));
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
         }
+
+        // Inside the page handler, so it answers first: API requests and anything but a page read get JSON, and a failed
+        // PUT is never re-executed as a page (which answered an empty 405).
+        app.UseWhen(IsApiRequest, api => api.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync }));
 
         app.Use(async (context, next) =>
         {

@@ -16,8 +16,6 @@ public static class TelemetryEndpoints
 
     public const int MaxReportBytes = 16 * 1024;
 
-    private static readonly JsonSerializerOptions ReportJson = new(SnapshotJson) { AllowDuplicateProperties = false, MaxDepth = 32 };
-
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/api/telemetry", (BrokerTelemetry telemetry) => Results.Json(telemetry.GetSnapshot(), SnapshotJson)).TakesNoBody();
@@ -31,7 +29,7 @@ public static class TelemetryEndpoints
             return BrokerErrors.Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the rate_limits.updated event as application/json.");
         }
 
-        var (bytes, tooLarge) = await BrokerEndpoints.ReadLimitedAsync(context.Request, MaxReportBytes);
+        var (bytes, tooLarge) = await RequestBodies.ReadLimitedAsync(context.Request, MaxReportBytes);
         if (tooLarge)
         {
             return BrokerErrors.Problem(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "The report may be at most 16 KiB.");
@@ -40,7 +38,7 @@ public static class TelemetryEndpoints
         RateLimitsReport? report;
         try
         {
-            report = JsonSerializer.Deserialize<RateLimitsReport>(bytes, ReportJson);
+            report = JsonBodies.Deserialize<RateLimitsReport>(bytes, SnapshotJson);
         }
         catch (JsonException ex)
         {

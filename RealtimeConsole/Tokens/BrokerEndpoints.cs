@@ -59,7 +59,7 @@ public static class BrokerEndpoints
             return TooLarge(MaxSdpBytes);
         }
 
-        var (bytes, tooLarge) = await ReadLimitedAsync(request, MaxSdpBytes);
+        var (bytes, tooLarge) = await RequestBodies.ReadLimitedAsync(request, MaxSdpBytes);
         if (tooLarge)
         {
             return TooLarge(MaxSdpBytes);
@@ -117,7 +117,7 @@ public static class BrokerEndpoints
             return (null, BrokerErrors.Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send session overrides as application/json (or no body at all)."));
         }
 
-        var (bytes, tooLarge) = await ReadLimitedAsync(request, MaxOverridesBytes);
+        var (bytes, tooLarge) = await RequestBodies.ReadLimitedAsync(request, MaxOverridesBytes);
         if (tooLarge)
         {
             return (null, TooLarge(MaxOverridesBytes));
@@ -130,30 +130,12 @@ public static class BrokerEndpoints
 
         try
         {
-            return (JsonSerializer.Deserialize<SessionOverrides>(bytes, JsonBodies.SerializerOptions), null);
+            return (JsonBodies.Deserialize<SessionOverrides>(bytes), null);
         }
         catch (JsonException ex)
         {
             return (null, BrokerErrors.Problem(StatusCodes.Status400BadRequest, "invalid_json", $"The session overrides are not valid JSON: {ex.Message}"));
         }
-    }
-
-    internal static async Task<(byte[] Bytes, bool TooLarge)> ReadLimitedAsync(HttpRequest request, int limit)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return ([], true);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return (buffer.ToArray(), false);
     }
 
     private static IResult TooLarge(int limit) =>
