@@ -12,7 +12,8 @@ namespace RealtimeConsole.Tests.Tokens;
 /// <summary>The browser-facing endpoints over the in-memory app, with a scripted upstream behind the named HttpClient.</summary>
 public sealed class BrokerEndpointTests
 {
-    private const string Offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n";
+    private const string Offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n"
+        + "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijabcdefghijab\r\na=fingerprint:sha-256 00:11\r\na=setup:actpass\r\n";
 
     private static (ConsoleAppFactory App, FakeUpstreamHandler Upstream) Create(Func<HttpRequestMessage, int, HttpResponseMessage> responder, params (string Key, string Value)[] settings)
     {

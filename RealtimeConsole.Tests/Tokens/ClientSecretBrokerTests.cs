@@ -206,10 +206,44 @@ public sealed class ClientSecretBrokerTests : IDisposable
     {
         using var broker = CreateBroker(SecretMode.Shared);
         var first = await broker.GetSecretAsync(null, CancellationToken.None);
+        _time.Advance(ClientSecretBroker.MinimumForcedRefreshInterval);
         await broker.ForceRefreshAsync(CancellationToken.None);
         var second = await broker.GetSecretAsync(null, CancellationToken.None);
         Assert.NotEqual(first.Secret.Value, second.Secret.Value);
         Assert.Equal(SecretSource.Cache, second.Source);
+    }
+
+    [Fact]
+    public async Task Pressing_force_refresh_again_and_again_mints_once_per_interval()
+    {
+        using var broker = CreateBroker(SecretMode.Shared);
+        await broker.GetSecretAsync(null, CancellationToken.None);
+
+        for (var press = 0; press < 70; press++)
+        {
+            await broker.ForceRefreshAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(1, _minter.Mints);
+        _time.Advance(ClientSecretBroker.MinimumForcedRefreshInterval);
+        await broker.ForceRefreshAsync(CancellationToken.None);
+        Assert.Equal(2, _minter.Mints);
+    }
+
+    [Fact]
+    public async Task Pool_mode_pools_only_the_default_configuration_and_mints_others_once_on_demand()
+    {
+        using var broker = CreateBroker(SecretMode.PerSession, poolSize: 3);
+        broker.SwitchMode(SecretMode.Pool);
+        await WaitUntilAsync(() => _telemetry.GetSnapshot().Secret.PoolLevel == 3);
+
+        var custom = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            broker.GetSecretAsync(broker.DefaultSession with { Instructions = $"Persona {i}." }, CancellationToken.None)));
+
+        Assert.All(custom, issued => Assert.Equal(SecretSource.Minted, issued.Source));
+        // Three pooled for the default, then one mint per custom request: no pool filled for each persona.
+        Assert.Equal(3 + 20, _minter.Mints);
+        Assert.Equal(3, _telemetry.GetSnapshot().Secret.PoolLevel);
     }
 
     private Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));

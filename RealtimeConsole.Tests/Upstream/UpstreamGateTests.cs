@@ -113,7 +113,8 @@ public sealed class UpstreamGateTests
         var refusal = await Assert.ThrowsAsync<UpstreamRefusal>(() => harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None));
 
         Assert.Equal(1, harness.Upstream.Count);
-        Assert.Equal(HttpStatusCode.BadGateway, refusal.Status);
+        // About the caller's request (400, 404): passed on as it is; about our key (401, 403): this gateway's failure.
+        Assert.Equal(status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound ? status : HttpStatusCode.BadGateway, refusal.Status);
         Assert.Equal("req_4xx", refusal.UpstreamRequestId);
         Assert.Contains("invalid_api_key", refusal.Message, StringComparison.Ordinal);
     }
@@ -138,6 +139,40 @@ public sealed class UpstreamGateTests
         Assert.Equal(HttpStatusCode.BadGateway, refusal.Status);
         Assert.Equal("req_500_3", refusal.UpstreamRequestId);
         Assert.Equal(2, harness.Telemetry.GetSnapshot().Resources.Single(r => r.Resource == "client_secrets").Retries);
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.NotFound, "call_not_found", HttpStatusCode.NotFound)]
+    [InlineData(HttpStatusCode.BadRequest, "invalid_offer", HttpStatusCode.BadRequest)]
+    [InlineData(HttpStatusCode.Unauthorized, "invalid_api_key", HttpStatusCode.BadGateway)]
+    public async Task A_refusal_about_the_callers_request_stays_a_4xx_and_one_about_our_key_is_a_502(HttpStatusCode upstream, string code, HttpStatusCode expected)
+    {
+        using var harness = new BrokerHarness((_, n) => FakeUpstreamHandler.Json(upstream, $$$"""{"error":{"message":"no","type":"invalid_request_error","code":"{{{code}}}"}}""", $"req_{n}"));
+
+        var refusal = await Assert.ThrowsAsync<UpstreamRefusal>(() => harness.Gate.SendAsync(UpstreamResource.Calls, Mint, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(expected, refusal.Status);
+        Assert.Equal(1, harness.Upstream.Count);
+    }
+
+    [Fact]
+    public async Task Each_resource_has_its_own_circuit_so_failing_calls_do_not_stop_minting()
+    {
+        using var harness = new BrokerHarness(
+            (request, n) => request.RequestUri!.AbsolutePath.EndsWith("/calls", StringComparison.Ordinal)
+                ? FakeUpstreamHandler.Json(HttpStatusCode.InternalServerError, """{"error":{"message":"boom","type":"server_error","code":null}}""", $"req_{n}")
+                : FakeUpstreamHandler.Json(HttpStatusCode.OK, """{"value":"ek_1","expires_at":4102444800}""", $"req_{n}"),
+            new() { ["Realtime:MaxRetryAttempts"] = "0", ["Realtime:CircuitMinimumThroughput"] = "2" });
+
+        for (var i = 0; i < 4; i++)
+        {
+            await Assert.ThrowsAsync<UpstreamRefusal>(() => harness.Gate.SendAsync(UpstreamResource.Calls, () => new HttpRequestMessage(HttpMethod.Post, "http://upstream.test/v1/realtime/calls"), CancellationToken.None));
+        }
+
+        Assert.True(harness.Gate.IsCircuitOpen(UpstreamResource.Calls));
+        Assert.False(harness.Gate.IsCircuitOpen(UpstreamResource.ClientSecrets));
+        var minted = await harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None);
+        Assert.Equal(HttpStatusCode.OK, minted.Status);
     }
 
     [Fact]

@@ -66,9 +66,10 @@ public static class BrokerEndpoints
         }
 
         var offer = Encoding.UTF8.GetString(bytes);
-        if (!offer.StartsWith("v=0", StringComparison.Ordinal) || !offer.Contains("m=", StringComparison.Ordinal))
+        // Checked here, before an upstream request is spent on an offer upstream would refuse.
+        if (SdpOfferCheck.Problem(offer) is { } problem)
         {
-            return BrokerErrors.Problem(StatusCodes.Status400BadRequest, "invalid_sdp", "The body is not an SDP offer (it must start with \"v=0\" and have at least one \"m=\" line).");
+            return BrokerErrors.Problem(StatusCodes.Status400BadRequest, "invalid_sdp", $"The body is not a usable SDP offer: {problem}.");
         }
 
         try

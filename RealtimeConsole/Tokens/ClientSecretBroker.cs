@@ -94,11 +94,20 @@ public sealed class ClientSecretBroker : IDisposable
         Task<ClientSecret> mint;
         lock (slot.Gate)
         {
+            if (slot.InFlight is null && slot.Current is { } current && _time.GetUtcNow() - current.MintedOn < MinimumForcedRefreshInterval)
+            {
+                // Pressed again and again, "Force refresh" must not drain the organization's budget: one mint per interval.
+                return;
+            }
+
             mint = slot.InFlight ?? StartMint(slot, DefaultSession);
         }
 
         await mint.WaitAsync(cancellationToken);
     }
+
+    /// <summary>A forced refresh within this long of the last mint reuses it.</summary>
+    public static readonly TimeSpan MinimumForcedRefreshInterval = TimeSpan.FromSeconds(10);
 
     private async Task<IssuedSecret> GetSharedAsync(SessionConfiguration session, CancellationToken cancellationToken)
     {
@@ -130,6 +139,12 @@ public sealed class ClientSecretBroker : IDisposable
 
     private async Task<IssuedSecret> TakeFromPoolAsync(SessionConfiguration session, CancellationToken cancellationToken)
     {
+        if (session.Key != _defaultKey)
+        {
+            // Only the default configuration is pooled: a pool per caller-chosen configuration would mint ahead for nobody.
+            return new IssuedSecret(await MintAsync(session, cancellationToken), SecretMode.Pool, SecretSource.Minted);
+        }
+
         var slot = SlotFor(session);
         var now = _time.GetUtcNow();
         ClientSecret? taken = null;

@@ -18,9 +18,16 @@ public enum RefusalKind
 }
 
 /// <summary>The one exception the broker throws for upstream trouble; it maps to exactly one HTTP answer.</summary>
-public sealed class UpstreamRefusal(RefusalKind kind, string code, string message, TimeSpan? retryAfter = null, string? upstreamRequestId = null)
+public sealed class UpstreamRefusal(RefusalKind kind, string code, string message, TimeSpan? retryAfter = null, string? upstreamRequestId = null, HttpStatusCode? passedThrough = null)
     : Exception(message)
 {
+    /// <summary>Upstream statuses that describe the caller's own request: passed on as they are, not as a gateway failure.</summary>
+    private static readonly HttpStatusCode[] CallerErrors =
+    [
+        HttpStatusCode.BadRequest, HttpStatusCode.NotFound, HttpStatusCode.Conflict, HttpStatusCode.RequestEntityTooLarge,
+        HttpStatusCode.UnsupportedMediaType, HttpStatusCode.UnprocessableEntity,
+    ];
+
     public RefusalKind Kind { get; } = kind;
 
     public string Code { get; } = code;
@@ -33,6 +40,7 @@ public sealed class UpstreamRefusal(RefusalKind kind, string code, string messag
     {
         RefusalKind.BudgetExhausted or RefusalKind.UpstreamRateLimited => HttpStatusCode.TooManyRequests,
         RefusalKind.QuotaExhausted or RefusalKind.CircuitOpen => HttpStatusCode.ServiceUnavailable,
+        RefusalKind.UpstreamRejected when passedThrough is { } status => status,
         _ => HttpStatusCode.BadGateway,
     };
 
@@ -61,12 +69,17 @@ public sealed class UpstreamRefusal(RefusalKind kind, string code, string messag
 
     public static UpstreamRefusal Failed(string message, string? requestId) => new(RefusalKind.UpstreamFailed, "upstream_error", message, null, requestId);
 
+    /// <summary>
+    /// Upstream refused the request itself: a 4xx about what the caller sent (an unknown call, a bad offer) stays that 4xx;
+    /// anything else (401/403 for our key, an unexpected status) is this gateway's failure, 502.
+    /// </summary>
     public static UpstreamRefusal Rejected(UpstreamResponse response) => new(
         RefusalKind.UpstreamRejected,
-        "upstream_rejected",
+        CallerErrors.Contains(response.Status) ? response.ErrorCode ?? "invalid_request" : "upstream_rejected",
         $"Upstream refused the request with {(int)response.Status}{(response.ErrorCode is null ? "" : $" {response.ErrorCode}")}: {response.ErrorMessage ?? "no message"}",
         null,
-        response.RequestId);
+        response.RequestId,
+        CallerErrors.Contains(response.Status) ? response.Status : null);
 
     public static int Seconds(TimeSpan wait) => (int)Math.Max(1, Math.Ceiling(wait.TotalSeconds));
 }
