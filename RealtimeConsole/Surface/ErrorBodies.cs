@@ -2,7 +2,7 @@ namespace RealtimeConsole.Surface;
 
 /// <summary>
 /// Gives every error answer that left the pipeline without a body a JSON one (<see cref="ApiErrors"/>): 404 and 405 from
-/// routing, 401/403 from authorization, 400 from host filtering. Runs outermost (see <see cref="OutermostSurface"/>) so
+/// routing, 401/403 from authorization, 400 from host filtering. Runs outermost (<see cref="SurfaceFeature"/> puts it first) so
 /// even requests the host filter refuses get a message.
 /// </summary>
 public sealed class ErrorBodies(RequestDelegate next)
