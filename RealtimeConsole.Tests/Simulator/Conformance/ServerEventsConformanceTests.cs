@@ -201,6 +201,26 @@ public sealed class ServerEventsConformanceTests
     }
 
     [Fact]
+    public void A_barge_in_keeps_the_interrupted_message_incomplete_so_it_can_be_truncated_to_what_was_heard()
+    {
+        using var conversation = Start();
+        conversation.HandleClientEvent(UserText("Tell me a long story about the sea"));
+        conversation.HandleClientEvent("""{"type":"response.create"}""");
+        _time.Advance(TimeSpan.FromMilliseconds(300));
+        var id = _channel.Last("response.output_item.added")["item"]!["id"]!.ToString();
+
+        conversation.HandleClientEvent($$"""{"type":"conversation.item.truncate","item_id":"{{id}}","content_index":0,"audio_end_ms":300}""");
+
+        Assert.Equal("cancelled", _channel.Last("response.done")["response"]!["status"]!.ToString());
+        var kept = _channel.Last("conversation.item.done")["item"]!;
+        Assert.Equal([id, "incomplete"], [kept["id"]!.ToString(), kept["status"]!.ToString()]);
+        Assert.Equal(300, _channel.Last("conversation.item.truncated")["audio_end_ms"]!.GetValue<int>());
+        conversation.HandleClientEvent($$"""{"type":"conversation.item.retrieve","item_id":"{{id}}"}""");
+        Assert.Equal("", _channel.Last("conversation.item.retrieved")["item"]!["content"]![0]!["transcript"]!.ToString());
+        AssertEveryEventConforms();
+    }
+
+    [Fact]
     public void RealtimeResponseCreateParams_output_modalities_text_makes_no_audio_in_an_audio_session()
     {
         using var conversation = Start();
