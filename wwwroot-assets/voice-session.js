@@ -58,10 +58,16 @@ class VoiceSessionPeer {
         this.flushing = null;
     }
 
-    async requestSecret(sessionOverrides) {
+    // refusedSecret: the key a calls URL refused with 401 (an upstream that takes each key once); the broker replaces it.
+    async requestSecret(sessionOverrides, refusedSecret) {
+        this.sessionOverrides = sessionOverrides;
+        const headers = { "Content-Type": "application/json" };
+        if (refusedSecret) {
+            headers["X-Refused-Client-Secret"] = refusedSecret;
+        }
         const response = await fetch("/api/realtime/client-secret", {
             method: "POST",
-            headers: { "Content-Type": "application/json" },
+            headers,
             body: JSON.stringify(sessionOverrides ?? {}),
         });
         if (!response.ok) {
@@ -110,7 +116,16 @@ class VoiceSessionPeer {
         if (options.secret) {
             headers.Authorization = `Bearer ${options.secret}`;
         }
-        const response = await fetch(options.callsUrl, { method: "POST", headers, body: offer.sdp });
+        let response = await fetch(options.callsUrl, { method: "POST", headers, body: offer.sdp });
+        if (response.status === 401 && options.secret) {
+            // A shared key refused as already used: one fresh key from the broker and one more try, never a loop.
+            const fresh = await this.requestSecret(this.sessionOverrides, options.secret);
+            if (!fresh.ok) {
+                return fresh;
+            }
+            headers.Authorization = `Bearer ${fresh.value}`;
+            response = await fetch(fresh.callsUrl ?? options.callsUrl, { method: "POST", headers, body: offer.sdp });
+        }
         if (!response.ok) {
             return await readError(response);
         }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using RealtimeConsole.Simulator;
 using RealtimeConsole.Simulator.Media;
+using RealtimeConsole.Tests.Simulator.Conformance;
 
 namespace RealtimeConsole.Tests.Browser;
 
@@ -50,6 +51,9 @@ public sealed class MediaHttpBrowserTests(BrowserFixture fixture)
 
             await call.SendAsync(new JsonObject { ["type"] = "session.update", ["session"] = new JsonObject { ["instructions"] = "still open" } });
             Assert.Equal("still open", (await call.WaitForAsync("session.updated", from))["session"]?["instructions"]?.ToString());
+
+            // Every event the browser received, field by field against the spec's RealtimeServerEvent* schemas.
+            Assert.Empty((await call.MessagesAsync(0)).SelectMany(ServerEventSchema.Problems));
 
             var peer = fixture.Server.Services.GetRequiredService<ISimulatorMediaPeer>();
             Assert.True(await peer.HangUpAsync(location!["/simulator/v1/realtime/calls/".Length..], CancellationToken.None));

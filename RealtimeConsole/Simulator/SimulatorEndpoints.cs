@@ -274,6 +274,11 @@ public static class SimulatorEndpoints
             SimulatorSessions.MergeInto(session, sessionPart);
         }
 
+        if (RealtimeSessionRules.NotRealtimeModel(session["model"]?.GetValue<string>()) is { } modelError)
+        {
+            return modelError;
+        }
+
         return await AcceptAsync(context, peer, offer!, session, location: true);
     }
 

@@ -49,13 +49,12 @@ public sealed class SimulatorRateLimiter
     /// <summary>The tokens-per-minute budget's level now (limit, remaining, time to full), taking nothing.</summary>
     public RateLimitDecision PeekTokens() => _tokens.Peek();
 
-    /// <summary>Reserves a response's estimated tokens; refused when the budget does not hold them (at most the whole limit is asked for).</summary>
-    public RateLimitDecision TryReserveTokens(int tokens) => _tokens.TryAcquire(Math.Clamp(tokens, 0, _tokens.Limit));
+    /// <summary>Reserves a response's estimated tokens; refused when the budget does not hold them (never, when they exceed the limit itself).</summary>
+    public RateLimitDecision TryReserveTokens(int tokens) => _tokens.TryAcquire(Math.Max(0, tokens));
 
     /// <summary>Corrects a reservation once the response is done: unused tokens come back, extra ones are taken.</summary>
     public RateLimitDecision SettleTokens(int reserved, int used)
     {
-        reserved = Math.Clamp(reserved, 0, _tokens.Limit);
         return used >= reserved ? _tokens.Take(used - reserved) : _tokens.Refund(reserved - used);
     }
 

@@ -35,6 +35,7 @@ public sealed class BrokerTelemetry
     private long _hits;
     private long _misses;
     private long _joins;
+    private long _reusedReplaced;
     private double? _lastMintLatencyMs;
     private RateLimitEvent? _last429;
     private RateLimitEvent? _lastUpstream429;
@@ -56,6 +57,7 @@ public sealed class BrokerTelemetry
         secrets.Served += SecretServed;
         secrets.MintFinished += MintFinished;
         secrets.PoolLevelChanged += PoolLevelChanged;
+        secrets.ReusedSecretReplaced += ReusedSecretReplaced;
         secrets.ModeChanged += ModeChanged;
         ObserveState(metrics.Meter);
     }
@@ -116,6 +118,7 @@ public sealed class BrokerTelemetry
             var (hits, misses, joins) = (Volatile.Read(ref _hits), Volatile.Read(ref _misses), Volatile.Read(ref _joins));
             var served = hits + misses;
             var counters = new SecretCounters(_mints, _mintFailures, hits, misses, joins, served == 0 ? null : (double)hits / served, _lastMintLatencyMs);
+            counters = counters with { ReusedSecretsReplaced = Volatile.Read(ref _reusedReplaced) };
             return new BrokerTelemetrySnapshot(now, secret, counters, resources, BackoffAt(now, resources), _last429, _recentCalls.Reverse().ToList())
             {
                 LastUpstream429 = _lastUpstream429,
@@ -140,6 +143,7 @@ public sealed class BrokerTelemetry
             Interlocked.Exchange(ref _hits, 0);
             Interlocked.Exchange(ref _misses, 0);
             Interlocked.Exchange(ref _joins, 0);
+            Interlocked.Exchange(ref _reusedReplaced, 0);
             _lastMintLatencyMs = null;
             _last429 = null;
             _lastUpstream429 = null;
@@ -231,6 +235,13 @@ public sealed class BrokerTelemetry
         }
 
         _metrics.Mint(succeeded, latency);
+        Notify();
+    }
+
+    /// <summary>A shared secret was refused upstream as reused and replaced by a fresh mint.</summary>
+    private void ReusedSecretReplaced()
+    {
+        Interlocked.Increment(ref _reusedReplaced);
         Notify();
     }
 

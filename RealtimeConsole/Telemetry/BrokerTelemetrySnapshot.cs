@@ -36,7 +36,11 @@ public sealed record SecretCounters(
     long CacheMisses,
     long SingleFlightJoins,
     double? HitRatio,
-    double? LastMintLatencyMs);
+    double? LastMintLatencyMs)
+{
+    /// <summary>Shared secrets refused upstream as already used (a single-use upstream) and replaced once each.</summary>
+    public long ReusedSecretsReplaced { get; init; }
+}
 
 /// <summary>One upstream resource: answers by HTTP status (0 = no answer), retries, local refusals, last x-ratelimit-* and the local budget.</summary>
 public sealed record ResourceSnapshot(

@@ -12,6 +12,9 @@ public static class BrokerEndpoints
     public const int MaxSdpBytes = 64 * 1024;
     public const int MaxOverridesBytes = 16 * 1024;
 
+    /// <summary>The header naming the ephemeral key a browser's SDP exchange was refused with (401).</summary>
+    public const string RefusedSecretHeader = "X-Refused-Client-Secret";
+
     public static void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/realtime").RequireRateLimiting(BrokerFeature.DoorPolicy);
@@ -35,9 +38,18 @@ public static class BrokerEndpoints
             return BrokerErrors.Problem(StatusCodes.Status400BadRequest, "invalid_session", invalid);
         }
 
+        // A browser whose call was refused with 401 for this key says which key, to get a fresh one (see ReplaceRefusedAsync).
+        var refused = context.Request.Headers[RefusedSecretHeader].ToString();
+        if (refused.Length > 0 && (refused.Length > 200 || !refused.StartsWith("ek_", StringComparison.Ordinal)))
+        {
+            return BrokerErrors.Problem(StatusCodes.Status400BadRequest, "invalid_refused_secret", $"{RefusedSecretHeader} must be the ephemeral key (ek_...) the calls URL refused.");
+        }
+
         try
         {
-            var issued = await broker.GetSecretAsync(session, context.RequestAborted);
+            var issued = refused.Length == 0
+                ? await broker.GetSecretAsync(session, context.RequestAborted)
+                : await broker.ReplaceRefusedAsync(session, refused, context.RequestAborted);
             return new ClientSecretAnswer(issued, endpoint.BrowserCallsUrl);
         }
         catch (UpstreamRefusal refusal)

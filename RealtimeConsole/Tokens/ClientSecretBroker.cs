@@ -63,6 +63,38 @@ public sealed class ClientSecretBroker : IDisposable
         return issued;
     }
 
+    /// <summary>
+    /// A browser's SDP exchange was refused (401) with <paramref name="refusedValue"/>: upstream treats keys as single-use
+    /// (users report this live; the simulator's <c>Simulator:SecretReuse=SingleUse</c>). In Shared mode the cached secret is
+    /// dropped only if it is still that value, so a hundred browsers reporting the same key cost one mint, and a stale
+    /// report just gets the secret already cached. The browser retries once with the answer: never a loop.
+    /// </summary>
+    public async Task<IssuedSecret> ReplaceRefusedAsync(SessionConfiguration? session, string refusedValue, CancellationToken cancellationToken)
+    {
+        session ??= DefaultSession;
+        if (_mode == SecretMode.Shared)
+        {
+            var slot = SlotFor(session);
+            var dropped = false;
+            lock (slot.Gate)
+            {
+                if (slot.Current is { } current && string.Equals(current.Value, refusedValue, StringComparison.Ordinal))
+                {
+                    slot.Current = null;
+                    dropped = true;
+                }
+            }
+
+            if (dropped)
+            {
+                BrokerLog.ReusedSecretRefused(_logger, session.Key);
+                _signals.OnReusedSecretReplaced();
+            }
+        }
+
+        return await GetSecretAsync(session, cancellationToken);
+    }
+
     /// <summary>Switches mode for the next callers (also from the dashboard); Pool starts filling at once.</summary>
     public void SwitchMode(SecretMode mode)
     {
@@ -330,4 +362,7 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "Background refresh failed, still serving the current secret: {Reason}")]
     public static partial void BackgroundRefreshFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "Upstream refused the shared secret for {Key} as already used (401 on reuse); minting a fresh one once")]
+    public static partial void ReusedSecretRefused(ILogger logger, string key);
 }

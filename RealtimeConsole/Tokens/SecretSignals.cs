@@ -23,6 +23,9 @@ public sealed class SecretSignals
 
     public event Action<int>? PoolLevelChanged;
 
+    /// <summary>A shared secret was refused upstream as reused (a single-use upstream) and replaced by one fresh mint.</summary>
+    public event Action? ReusedSecretReplaced;
+
     /// <summary>The mode now in force, and the pool's target size.</summary>
     public event Action<SecretMode, int>? ModeChanged;
 
@@ -34,6 +37,8 @@ public sealed class SecretSignals
     internal void OnMintFinished(bool succeeded, TimeSpan latency, ClientSecret? handedOut) => MintFinished?.Invoke(succeeded, latency, handedOut);
 
     internal void OnPoolLevelChanged(int level) => PoolLevelChanged?.Invoke(level);
+
+    internal void OnReusedSecretReplaced() => ReusedSecretReplaced?.Invoke();
 
     internal void OnModeChanged(SecretMode mode, int poolTarget)
     {

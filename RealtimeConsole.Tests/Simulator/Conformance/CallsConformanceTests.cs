@@ -57,6 +57,17 @@ public sealed class CallsConformanceTests
         Assert.Equal(param, error["param"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task A_non_realtime_model_is_minted_but_refused_at_calls_as_users_report_live()
+    {
+        // Live behaviour, not the spec: hurttlocker/o8 #2165 (mint 200, then invalid_model "not supported in realtime mode").
+        await using var app = new SimulatorTestApp(peer: new RecordingMediaPeer());
+        var ek = await app.MintKeyAsync("""{"session":{"type":"realtime","model":"gpt-4o"}}""");
+
+        var error = await SimulatorTestApp.ReadErrorAsync(await app.PostSdpAsync("/simulator/v1/realtime/calls", SimulatorTestApp.Offer, ek), 400, "invalid_model");
+        Assert.Contains("not supported in realtime mode", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("accept", """{"type":"realtime","instructions":"You are Alex."}""")]
     [InlineData("reject", """{"status_code":486}""")]

@@ -26,6 +26,19 @@ public static class RealtimeSessionRules
         "gpt-4o-transcribe", "gpt-4o-transcribe-diarize", "gpt-realtime-whisper",
     ];
 
+    /// <summary>
+    /// OpenAI models that exist but are not Realtime models. Live, a client secret is minted for them and the SDP exchange
+    /// then fails with <c>invalid_model</c> "not supported in realtime mode" (third-party report, hurttlocker/o8 #2165,
+    /// 2026-09-10), so the simulator refuses them at <c>/calls</c>, not at minting.
+    /// </summary>
+    public static readonly string[] NonRealtimeModels =
+        ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5", "gpt-5-mini", "gpt-5-nano", "o3", "o4-mini", "gpt-4o-audio-preview", "gpt-4o-mini-audio-preview"];
+
+    /// <summary>OpenAI's answer at <c>/calls</c> to a session whose model is not a Realtime model (see <see cref="NonRealtimeModels"/>).</summary>
+    public static OpenAiError? NotRealtimeModel(string? model) => model is not null && System.Array.IndexOf(NonRealtimeModels, model) >= 0
+        ? OpenAiError.InvalidRequest($"Model \"{model}\" is not supported in realtime mode.", "model", "invalid_model")
+        : null;
+
     /// <summary>The translation model the spec's examples name (the spec types it as a free string).</summary>
     public static readonly string[] TranslationModels = ["gpt-realtime-translate"];
 
@@ -95,7 +108,7 @@ public static class RealtimeSessionRules
     /// <summary>The unknown model named by <paramref name="session"/> (realtime or transcription), or null.</summary>
     public static OpenAiError? ModelProblem(JsonElement session, string param)
     {
-        if (Model(session) is { } model && System.Array.IndexOf(RealtimeModels, model) < 0)
+        if (Model(session) is { } model && System.Array.IndexOf(RealtimeModels, model) < 0 && System.Array.IndexOf(NonRealtimeModels, model) < 0)
         {
             return UnknownModel(model, JsonRules.Child(param, "model"));
         }

@@ -279,6 +279,12 @@ internal sealed class RealtimeConversation : IDisposable
         var id = message["item_id"]!.GetValue<string>();
         var contentIndex = message["content_index"]!.GetValue<int>();
         var audioEndMs = message["audio_end_ms"]!.GetValue<int>();
+        if (_response is { } playing && playing.Item?["id"]?.ToString() == id)
+        {
+            // Truncating what is still playing interrupts it first, as a barge-in does.
+            CancelResponse();
+        }
+
         if (FindItem(id) is not { } item)
         {
             Error("invalid_request_error", "item_not_found", $"Item with item_id not found: {id}", "item_id", clientEventId);
@@ -296,11 +302,6 @@ internal sealed class RealtimeConversation : IDisposable
         {
             Error("invalid_request_error", "invalid_value", string.Create(CultureInfo.InvariantCulture, $"Audio content of {durationMs}ms is already shorter than {audioEndMs}ms"), "audio_end_ms", clientEventId);
             return;
-        }
-
-        if (_response is { } playing && playing.Item == item)
-        {
-            CancelResponse();
         }
 
         content[contentIndex]!["transcript"] = "";
@@ -577,6 +578,23 @@ internal sealed class RealtimeConversation : IDisposable
         {
             _channel.StopAudio();
             Emit("output_audio_buffer.cleared", new JsonObject { ["response_id"] = response.Id });
+        }
+
+        if (response.Item is { } item)
+        {
+            // The interrupted message stays, incomplete, with what was said so far: clients truncate it to what was heard.
+            item["status"] = "incomplete";
+            item["content"] = new JsonArray(response.Audio
+                ? new JsonObject { ["type"] = "output_audio", ["transcript"] = response.Spoken.ToString() }
+                : new JsonObject { ["type"] = "output_text", ["text"] = response.Spoken.ToString() });
+            Emit("response.output_item.done", new JsonObject { ["response_id"] = response.Id, ["output_index"] = 0, ["item"] = item.DeepClone() });
+            if (!response.OutOfBand)
+            {
+                _items.Add(item);
+                Emit("conversation.item.done", new JsonObject { ["item"] = item.DeepClone() });
+            }
+
+            response.Output.Add(item.DeepClone());
         }
 
         FinishResponse(response, "cancelled");

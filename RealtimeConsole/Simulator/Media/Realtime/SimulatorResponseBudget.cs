@@ -39,8 +39,10 @@ public sealed class SimulatorResponseBudget(SimulatorRateLimiter limiter, Simula
         {
             // The response never starts, so its request is not spent either.
             decision = limiter.Refund(SimulatorResource.Responses);
-            return new RealtimeBudgetDecision(false, Limits(decision, tokens),
-                Message("tokens per min (TPM)", tokens.Limit, tokens.Used, reservedTokens, tokens.RetryAfter), "rate_limit_exceeded", "tokens");
+            var message = reservedTokens > tokens.Limit
+                ? string.Create(CultureInfo.InvariantCulture, $"Request too large for gpt-realtime in organization {limiter.OrganizationId} on tokens per min (TPM): Limit {tokens.Limit}, Requested {reservedTokens}. The input or output tokens must be reduced in order to run successfully.")
+                : Message("tokens per min (TPM)", tokens.Limit, tokens.Used, reservedTokens, tokens.RetryAfter);
+            return new RealtimeBudgetDecision(false, Limits(decision, tokens), message, "rate_limit_exceeded", "tokens");
         }
 
         return new RealtimeBudgetDecision(true, Limits(decision, tokens), null);
