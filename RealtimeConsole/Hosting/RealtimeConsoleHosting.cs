@@ -1,4 +1,5 @@
 using MudBlazor.Services;
+using RealtimeConsole.Access;
 using RealtimeConsole.Components;
 using RealtimeConsole.Simulator;
 using RealtimeConsole.Simulator.Media;
@@ -32,6 +33,7 @@ public static class RealtimeConsoleHosting
         builder.Services.AddMudServices();
         builder.Services.AddHealthChecks();
 
+        builder.AddConsoleAccess();
         builder.AddRealtimeSimulator();
         builder.AddSimulatorMediaPeer();
         builder.AddClientSecretBroker();
@@ -46,16 +48,24 @@ public static class RealtimeConsoleHosting
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
         }
 
+        app.MapConsoleAccess();
         app.UseBrowserAssets();
         app.UseAntiforgery();
 
-        app.MapHealthChecks("/healthz");
-        app.MapRealtimeSimulator();
+        // Load balancers probe it without signing in; it answers only Healthy/Unhealthy.
+        app.MapHealthChecks("/healthz").AllowAnonymous();
+        if (SimulatorFeature.IsEnabled(app.Configuration))
+        {
+            // The OpenAI surface checks its own bearer keys, as OpenAI does; driving it is for admins.
+            app.MapRealtimeSimulator(openAiSurface: app.MapGroup("").AllowAnonymous(), adminApi: app.MapGroup("").RequireAuthorization(AccessPolicies.Admin));
+        }
+
         app.MapClientSecretBroker();
         app.MapTelemetryHub();
 
-        app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapStaticAssets().AllowAnonymous();
+        // Each page names its role policy; the circuit itself needs a signed-in user.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization(AccessPolicies.SignedIn);
         return app;
     }
 }

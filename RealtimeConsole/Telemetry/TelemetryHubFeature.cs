@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using RealtimeConsole.Access;
 
 namespace RealtimeConsole.Telemetry;
 
@@ -14,6 +15,9 @@ public static class TelemetryHubFeature
         builder.Services.AddSingleton<RequestHistory>();
         builder.Services.AddSingleton<ITelemetryFeed, LocalTelemetryFeed>();
         builder.Services.AddSingleton<ITelemetryActions, LocalTelemetryActions>();
+        builder.Services.AddOptions<RemoteInstancesOptions>().BindConfiguration(RemoteInstancesOptions.Section)
+            .Validate(o => o.IsValid(), "Each of Telemetry:RemoteInstances needs a unique Name and an http(s) Url.")
+            .ValidateOnStart();
         builder.Services.AddSingleton<IRemoteTelemetryFeedFactory, RemoteTelemetryFeedFactory>();
         return builder;
     }
@@ -22,17 +26,18 @@ public static class TelemetryHubFeature
     {
         // Created now so the history counts from the first call, not from the first dashboard visit.
         app.Services.GetRequiredService<RequestHistory>();
-        app.MapHub<TelemetryHub>(HubPath);
+        // Machines (the watch verb, other instances) with the bearer API key; never a browser cookie.
+        app.MapHub<TelemetryHub>(HubPath).RequireAuthorization(AccessPolicies.TelemetryWatcher);
         app.MapGet("/api/telemetry/export.json", (HttpContext context, ITelemetryFeed feed) =>
         {
             context.Response.Headers.ContentDisposition = "attachment; filename=realtime-telemetry.json";
             return Results.Json(feed.Current, TelemetryEndpoints.SnapshotJson);
-        });
+        }).RequireAuthorization(AccessPolicies.TelemetryReader);
         app.MapGet("/api/telemetry/export.csv", (HttpContext context, ITelemetryFeed feed) =>
         {
             context.Response.Headers.ContentDisposition = "attachment; filename=realtime-upstream-calls.csv";
             return Results.Text(TelemetryCsv.Write(feed.Current), "text/csv", Encoding.UTF8);
-        });
+        }).RequireAuthorization(AccessPolicies.TelemetryReader);
         return app;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using RealtimeConsole.Access;
 using RealtimeConsole.Hosting;
 using RealtimeConsole.Upstream;
 
@@ -13,7 +14,7 @@ public static class BrokerEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/realtime").RequireRateLimiting(BrokerFeature.DoorPolicy);
+        var api = app.MapGroup("/api/realtime").RequireAuthorization(AccessPolicies.Developer).RequireRateLimiting(BrokerFeature.DoorPolicy);
         api.MapPost("/client-secret", IssueClientSecretAsync);
         api.MapPost("/calls", CreateCallAsync);
         api.MapPost("/calls/{callId}/hangup", HangUpAsync);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using RealtimeConsole.Access;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.Upstream;
 
@@ -41,8 +42,8 @@ public static class BrokerFeature
             limiter.AddPolicy(DoorPolicy, context =>
             {
                 var options = context.RequestServices.GetRequiredService<IOptions<RealtimeOptions>>().Value;
-                var client = context.User.Identity?.IsAuthenticated == true
-                    ? "user:" + context.User.Identity.Name
+                var client = context.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } user }
+                    ? "user:" + user
                     : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "local");
                 return RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
                 {
@@ -70,7 +71,7 @@ public static class BrokerFeature
         app.UseRateLimiter();
         BrokerEndpoints.Map(app);
         TelemetryEndpoints.Map(app);
-        app.MapPrometheusScrapingEndpoint();
+        app.MapPrometheusScrapingEndpoint().RequireAuthorization(AccessPolicies.TelemetryReader);
         return app;
     }
 }
