@@ -81,7 +81,14 @@ public static class AccessFeature
 
     public static WebApplication MapConsoleAccess(this WebApplication app)
     {
-        app.UseForwardedHeaders();
+        // With both lists empty the middleware would believe every sender, so no trusted proxy means no middleware.
+        var forwarding = app.Services.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value;
+        if (forwarding.KnownProxies.Count > 0 || forwarding.KnownIPNetworks.Count > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+
+
         app.UseAuthentication();
         app.UseAuthorization();
         BrowserTokenLogin.Map(app);
@@ -103,7 +110,7 @@ public static class AccessFeature
 
     /// <summary>
     /// <c>X-Forwarded-For</c>/<c>-Proto</c> are believed only from <c>ForwardedHeaders:KnownProxies</c> (addresses) and
-    /// <c>ForwardedHeaders:KnownNetworks</c> (CIDR); with neither set, no proxy is trusted, loopback included.
+    /// <c>ForwardedHeaders:KnownNetworks</c> (CIDR); with neither set, no proxy is trusted, loopback included (see <see cref="MapConsoleAccess"/>).
     /// </summary>
     private static void AddForwardedHeaders(WebApplicationBuilder builder)
     {
@@ -115,6 +122,9 @@ public static class AccessFeature
             options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             options.KnownProxies.Clear();
             options.KnownIPNetworks.Clear();
+#pragma warning disable ASPDEPR005 // The obsolete list still holds 127.0.0.0/8 by default, and the middleware still reads it.
+            options.KnownNetworks.Clear();
+#pragma warning restore ASPDEPR005
             foreach (var proxy in proxies)
             {
                 options.KnownProxies.Add(IPAddress.TryParse(proxy, out var address) ? address

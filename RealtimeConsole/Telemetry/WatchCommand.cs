@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -179,13 +180,31 @@ public static class TelemetryHubClient
         {
             options.SkipNegotiation = true;
             options.Transports = HttpTransportType.WebSockets;
-            if (apiKey is not null)
+            options.WebSocketFactory = async (context, cancellationToken) =>
             {
-                options.AccessTokenProvider = () => Task.FromResult<string?>(apiKey);
-            }
+                var socket = new ClientWebSocket();
+                if (apiKey is not null)
+                {
+                    socket.Options.SetRequestHeader("Authorization", $"Bearer {apiKey}");
+                }
+
+                try
+                {
+                    await socket.ConnectAsync(context.Uri, NoRedirects, cancellationToken);
+                    return socket;
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
         })
         .WithAutomaticReconnect(retry)
         .Build();
+
+    /// <summary>The upgrade request's handler: a 3xx answer fails the connect instead of sending the key somewhere else; no cookies.</summary>
+    private static readonly HttpMessageInvoker NoRedirects = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
 
     /// <summary>Waits while the client reconnects; returns at once when connected or fully disconnected (the caller starts again).</summary>
     public static async Task WaitUntilConnectedAsync(HubConnection connection, CancellationToken cancellationToken)
