@@ -67,7 +67,7 @@ public sealed class ConsoleActionGuard(IAuthorizationService authorization, Acce
 /// <summary>How a refusal is answered: JSON for APIs, hubs and metrics; a page for a browser asking for a page.</summary>
 public static class AccessResponses
 {
-    private static readonly string[] ApiPrefixes = ["/api", "/simulator", "/hubs", "/metrics", "/_blazor"];
+    private static readonly string[] ApiPrefixes = ["/api", "/simulator/v1", "/simulator/admin", "/hubs", "/metrics", "/_blazor"];
 
     public static bool IsApiRequest(HttpRequest request) => ApiPrefixes.Any(prefix => request.Path.StartsWithSegments(prefix, StringComparison.OrdinalIgnoreCase));
 
