@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Playwright;
 using RealtimeConsole.Access;
 using RealtimeConsole.Tests.Infrastructure;
@@ -16,11 +15,12 @@ public sealed class SignInBrowserTests(BrowserFixture fixture)
     [Fact]
     public async Task The_logged_link_signs_chromium_in_as_admin_and_the_voice_page_makes_a_call()
     {
-        var logs = new FakeLogCollector();
+        var logged = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = new LoopbackConsoleServer();
-        server.WithSetting("Auth:Mode", "BrowserToken").WithServices(s => s.AddLogging(l => l.AddProvider(new FakeLoggerProvider(logs))));
+        server.WithSetting("Auth:Mode", "BrowserToken").WithServices(s => s.AddLogging(l => l.AddProvider(new LineWatcher(LinkPrefix, logged))));
         var address = server.BaseAddress;
-        var link = Assert.Single(logs.GetSnapshot(), l => l.Message.StartsWith(LinkPrefix, StringComparison.Ordinal)).Message[LinkPrefix.Length..];
+        // Logged once the server has started, which may be a moment after it answers.
+        var link = (await logged.Task.WaitAsync(TimeSpan.FromSeconds(30)))[LinkPrefix.Length..];
         Assert.StartsWith($"http://127.0.0.1:{address.Port}/login?t=", link, StringComparison.Ordinal);
 
         var (page, errors) = await fixture.Chromium.OpenPageAsync(1280, 800);
@@ -48,6 +48,29 @@ public sealed class SignInBrowserTests(BrowserFixture fixture)
         finally
         {
             await page.Context.CloseAsync();
+        }
+    }
+
+    /// <summary>Completes <paramref name="line"/> with the first log message that starts with <paramref name="prefix"/>.</summary>
+    private sealed class LineWatcher(string prefix, TaskCompletionSource<string> line) : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var message = formatter(state, exception);
+            if (message.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                line.TrySetResult(message);
+            }
+        }
+
+        public void Dispose()
+        {
         }
     }
 
