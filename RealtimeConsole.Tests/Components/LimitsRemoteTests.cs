@@ -11,7 +11,9 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
     private readonly FakeTelemetryFeed _local;
     private readonly FakeTelemetryActions _actions = new();
-    private readonly FakeRemoteFeeds _remotes = new();
+    private readonly FakeRemoteFeeds _remotes = new(
+        new RemoteInstance("lab", new Uri("http://10.1.2.3:5000/"), "key-lab"),
+        new RemoteInstance("eu-1", new Uri("http://10.9.9.9:5080/"), "key-eu"));
 
     public LimitsRemoteTests()
     {
@@ -27,7 +29,7 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
     {
         var cut = Render<LimitsPage>();
 
-        var remote = Watch(cut, " http://10.1.2.3:5000/limits ");
+        var remote = Watch(cut, "lab");
 
         Assert.Equal(new Uri("http://10.1.2.3:5000/"), remote.Instance);
         Assert.True(remote.Started);
@@ -52,7 +54,7 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
     public void Local_only_actions_are_off_while_watching_and_the_exports_point_at_the_remote()
     {
         var cut = Render<LimitsPage>();
-        Watch(cut, "http://10.1.2.3:5000");
+        Watch(cut, "lab");
 
         Assert.True(cut.Find("button[data-testid=force-refresh]").HasAttribute("disabled"));
         Assert.True(cut.Find("button[data-testid=reset-counters]").HasAttribute("disabled"));
@@ -65,7 +67,7 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
     public void Reconnecting_shows_the_try_and_a_countdown_to_it_and_how_old_the_panels_are()
     {
         var cut = Render<LimitsPage>();
-        var remote = Watch(cut, "http://10.1.2.3:5000");
+        var remote = Watch(cut, "lab");
         remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Connected));
         remote.Push(LimitsStates.WithSecret(_time.GetUtcNow(), mints: 5));
         _time.Advance(TimeSpan.FromSeconds(3));
@@ -88,7 +90,7 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
     public void A_remote_instance_whose_clock_runs_ahead_counts_down_on_its_own_clock_and_says_so()
     {
         var cut = Render<LimitsPage>();
-        var remote = Watch(cut, "http://10.1.2.3:5000");
+        var remote = Watch(cut, "lab");
         remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Connected));
         var remoteNow = _time.GetUtcNow().AddMinutes(5);
 
@@ -110,7 +112,7 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
     public void A_clock_difference_of_network_latency_size_goes_unmentioned(int seconds)
     {
         var cut = Render<LimitsPage>();
-        var remote = Watch(cut, "http://10.1.2.3:5000");
+        var remote = Watch(cut, "lab");
         remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Connected));
 
         remote.Push(LimitsStates.WithSecret(_time.GetUtcNow().AddSeconds(seconds), mints: 7), receivedAt: _time.GetUtcNow());
@@ -124,7 +126,7 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
     public void A_remote_clock_running_behind_is_named_as_behind()
     {
         var cut = Render<LimitsPage>();
-        var remote = Watch(cut, "http://10.1.2.3:5000");
+        var remote = Watch(cut, "lab");
         remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Connected));
 
         remote.Push(LimitsStates.WithSecret(_time.GetUtcNow().AddSeconds(-42), mints: 7), receivedAt: _time.GetUtcNow());
@@ -138,7 +140,7 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
     public void Disconnected_says_why_in_words()
     {
         var cut = Render<LimitsPage>();
-        var remote = Watch(cut, "http://10.1.2.3:5000");
+        var remote = Watch(cut, "lab");
 
         remote.SetConnection(new RemoteConnectionState(RemoteConnectionKind.Disconnected, Reason: "The instance closed the connection."));
         _time.Advance(LimitsPage.RenderGap);
@@ -148,29 +150,33 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
         Assert.Equal("Disconnected from 10.1.2.3:5000. The instance closed the connection.", cut.Find("[data-testid=remote-state-text]").TextContent);
     }
 
-    [Theory]
-    [InlineData("", "Enter the address of the instance to watch")]
-    [InlineData("ftp://10.1.2.3", "\"ftp://10.1.2.3\" is not an http:// or https:// address")]
-    [InlineData("10.1.2.3:5000", "is not an http:// or https:// address")]
-    [InlineData("not a url", "\"not a url\" is not an http:// or https:// address")]
-    public void A_bad_address_is_explained_and_nothing_connects(string url, string message)
+    [Fact]
+    public void The_picker_offers_exactly_the_configured_instances()
     {
         var cut = Render<LimitsPage>();
 
-        cut.Find("[data-testid=remote-url] input, input[data-testid=remote-url]").Input(url);
-        cut.Find("[data-testid=remote-watch]").Click();
+        var offered = cut.FindAll("[data-testid=remote-watch]").Select(b => (b.GetAttribute("data-name"), b.TextContent.Trim())).ToList();
 
-        cut.WaitForAssertion(() => Assert.Contains(message, cut.Find("[data-testid=remote-panel]").TextContent));
+        Assert.Equal([("lab", "lab (10.1.2.3:5000)"), ("eu-1", "eu-1 (10.9.9.9:5080)")], offered);
+        Assert.Empty(cut.FindAll("input[data-testid=remote-url], [data-testid=remote-url] input"));
         Assert.Empty(_remotes.Created);
-        Assert.Empty(cut.FindAll("[data-testid=remote-state]"));
-        Assert.Equal("This instance", cut.Find("[data-testid=showing]").TextContent);
+    }
+
+    [Fact]
+    public void With_no_instances_configured_the_panel_says_where_to_list_them()
+    {
+        Services.AddSingleton<IRemoteTelemetryFeedFactory>(new FakeRemoteFeeds());
+        var cut = Render<LimitsPage>();
+
+        Assert.Contains("Telemetry:RemoteInstances", cut.Find("[data-testid=remote-none]").TextContent);
+        Assert.Empty(cut.FindAll("[data-testid=remote-watch]"));
     }
 
     [Fact]
     public void Stop_disconnects_and_goes_back_to_this_instance()
     {
         var cut = Render<LimitsPage>();
-        var remote = Watch(cut, "http://10.1.2.3:5000");
+        var remote = Watch(cut, "lab");
         remote.Push(LimitsStates.WithSecret(_time.GetUtcNow(), mints: 42));
         _time.Advance(LimitsPage.RenderGap);
         cut.WaitForAssertion(() => Assert.Contains("42 (0 failed)", cut.Find("[data-testid=secret-mints]").TextContent));
@@ -193,7 +199,7 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
     public async Task Disposing_the_page_disconnects_the_remote_instance()
     {
         var cut = Render<LimitsPage>();
-        var remote = Watch(cut, "http://10.1.2.3:5000");
+        var remote = Watch(cut, "lab");
         Assert.Equal(1, remote.Subscribers);
 
         await DisposeComponentsAsync();
@@ -202,23 +208,29 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
         Assert.Equal(0, remote.Subscribers);
     }
 
-    private FakeRemoteFeed Watch(IRenderedComponent<LimitsPage> cut, string url)
+    private FakeRemoteFeed Watch(IRenderedComponent<LimitsPage> cut, string name)
     {
-        cut.Find("[data-testid=remote-url] input, input[data-testid=remote-url]").Input(url);
-        cut.Find("[data-testid=remote-watch]").Click();
+        cut.Find($"[data-testid=remote-watch][data-name='{name}']").Click();
         cut.WaitForAssertion(() => Assert.Single(_remotes.Created));
         return _remotes.Created[0];
     }
 }
 
 /// <summary>Hands out <see cref="FakeRemoteFeed"/>s and keeps them for the test.</summary>
-internal sealed class FakeRemoteFeeds : IRemoteTelemetryFeedFactory
+internal sealed class FakeRemoteFeeds(params RemoteInstance[] instances) : IRemoteTelemetryFeedFactory
 {
     public List<FakeRemoteFeed> Created { get; } = [];
 
-    public IRemoteTelemetryFeed Create(Uri instance)
+    public IReadOnlyList<RemoteInstance> Instances { get; } = instances;
+
+    public IRemoteTelemetryFeed? Create(string name)
     {
-        var feed = new FakeRemoteFeed(instance);
+        if (Instances.FirstOrDefault(i => i.Name == name) is not { } instance)
+        {
+            return null;
+        }
+
+        var feed = new FakeRemoteFeed(instance.Url);
         Created.Add(feed);
         return feed;
     }

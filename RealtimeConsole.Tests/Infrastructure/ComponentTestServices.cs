@@ -1,4 +1,7 @@
+using Bunit.TestDoubles;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using RealtimeConsole.Access;
 using MudBlazor;
 using MudBlazor.Services;
 
@@ -22,6 +25,27 @@ public abstract class ConsoleComponentTest : BunitContext, IAsyncLifetime
             options.PopoverOptions.CheckForPopoverProvider = false;
         });
         JSInterop.Mode = JSRuntimeMode.Loose;
+
+        // Components render for an admin unless a test signs in someone else (SignInAs).
+        Authorization = AddAuthorization();
+        SignInAs(ConsoleRoles.Admin);
+        Services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        Services.AddOptions();
+        Services.AddMetrics();
+        Services.AddSingleton<AccessMetrics>();
+        Services.AddSingleton<ConsoleActionGuard>();
+        Services.AddLogging();
+    }
+
+    protected BunitAuthorizationContext Authorization { get; }
+
+    /// <summary>Renders for a user with <paramref name="role"/> and the policies that role passes.</summary>
+    protected void SignInAs(string role)
+    {
+        Authorization.SetAuthorized($"test-{role}");
+        Authorization.SetRoles(role);
+        var rank = ConsoleRoles.All.ToList().IndexOf(role);
+        Authorization.SetPolicies([.. new[] { AccessPolicies.Viewer, AccessPolicies.Developer, AccessPolicies.Admin }.Take(rank + 1), AccessPolicies.SignedIn]);
     }
 
     Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;

@@ -11,6 +11,9 @@ public class ConsoleAppFactory : WebApplicationFactory<Program>
     {
         // Tests never use a real key, whatever the machine's environment says.
         ["OPENAI_API_KEY"] = "",
+
+        // A test host on loopback; the sign-in tests set BrowserToken or OpenIdConnect explicitly.
+        ["Auth:Mode"] = "Unsecured",
     };
 
     private readonly List<Action<IServiceCollection>> _serviceOverrides = [];

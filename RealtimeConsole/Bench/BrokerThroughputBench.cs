@@ -34,7 +34,7 @@ public static class BrokerThroughputBench
 
         if (target is not null)
         {
-            await output.WriteLineAsync($"console at {target} (separate process; it must run with Realtime:SecretMode=Shared and Realtime:DoorPermitsPerMinute={BenchDoorPermitsPerMinute})");
+            await output.WriteLineAsync($"console at {target} (separate process; it must run with Realtime:SecretMode=Shared, Realtime:DoorPermitsPerMinute={BenchDoorPermitsPerMinute} and Auth:Mode=Unsecured)");
             return await MeasureAsync(output, target, clients, seconds, warmupSeconds, upstreamMints: null);
         }
 
@@ -52,6 +52,8 @@ public static class BrokerThroughputBench
                 "--Realtime:BaseUrl=",
                 "--Realtime:SecretMode=Shared",
                 "--Realtime:DoorPermitsPerMinute=" + BenchDoorPermitsPerMinute.ToString(CultureInfo.InvariantCulture),
+                // On loopback only, with a door partition per client address rather than per signed-in user.
+                "--Auth:Mode=Unsecured",
             ],
         });
         builder.AddRealtimeConsole();

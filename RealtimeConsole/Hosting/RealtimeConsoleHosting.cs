@@ -1,4 +1,5 @@
 using MudBlazor.Services;
+using RealtimeConsole.Access;
 using RealtimeConsole.Components;
 using RealtimeConsole.Simulator;
 using RealtimeConsole.Simulator.Media;
@@ -34,6 +35,7 @@ public static class RealtimeConsoleHosting
         builder.Services.AddMudServices();
         builder.Services.AddHealthChecks();
 
+        builder.AddConsoleAccess();
         builder.AddRealtimeSimulator();
         builder.AddSimulatorMediaPeer();
         builder.AddClientSecretBroker();
@@ -44,17 +46,27 @@ public static class RealtimeConsoleHosting
     public static WebApplication MapRealtimeConsole(this WebApplication app)
     {
         app.UseHardenedSurface();
+        app.MapConsoleAccess();
         app.UseBrowserAssets();
         app.UseAntiforgery();
 
-        app.MapHealthChecks("/healthz");
-        app.MapRealtimeSimulator();
+        // Load balancers probe it without signing in; it answers only Healthy/Unhealthy.
+        app.MapHealthChecks("/healthz").AllowAnonymous();
+        if (SimulatorFeature.IsEnabled(app.Configuration))
+        {
+            // The OpenAI surface checks its own bearer keys, as OpenAI does; driving it is for admins.
+            app.MapRealtimeSimulator(openAiSurface: app.MapGroup("").AllowAnonymous(), adminApi: app.MapGroup("").RequireAuthorization(AccessPolicies.Admin));
+        }
+
         app.MapClientSecretBroker();
         app.MapTelemetryHub();
 
-        app.MapStaticAssets();
-        // The surface's own Content-Security-Policy carries frame-ancestors; Blazor's would be a second policy header.
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(options => options.ContentSecurityFrameAncestorsPolicy = null);
+        app.MapStaticAssets().AllowAnonymous();
+        // Each page names its role policy; the circuit itself needs a signed-in user. The surface's own
+        // Content-Security-Policy carries frame-ancestors; Blazor's would be a second policy header.
+        app.MapRazorComponents<App>()
+            .AddInteractiveServerRenderMode(options => options.ContentSecurityFrameAncestorsPolicy = null)
+            .RequireAuthorization(AccessPolicies.SignedIn);
         return app;
     }
 }

@@ -39,12 +39,22 @@ public static class SimulatorFeature
     }
 
     /// <summary>Maps <c>/simulator/v1/...</c> (the OpenAI surface) and <c>/simulator/admin/...</c> (the admin API).</summary>
-    public static WebApplication MapRealtimeSimulator(this WebApplication app)
+    public static WebApplication MapRealtimeSimulator(this WebApplication app) => app.MapRealtimeSimulator(app, app);
+
+    /// <summary>The same, each part into its own route group so the console can give each its authorization policy.</summary>
+    public static WebApplication MapRealtimeSimulator(this WebApplication app, IEndpointRouteBuilder openAiSurface, IEndpointRouteBuilder adminApi)
     {
-        SimulatorEndpoints.Map(app);
-        SimulatorAdminEndpoints.Map(app);
+        SimulatorEndpoints.Map(openAiSurface);
+        SimulatorAdminEndpoints.Map(adminApi);
         return app;
     }
+
+    /// <summary>
+    /// Whether the console embeds the simulator: <c>Simulator:Enabled</c> when set, else only without a real <c>OPENAI_API_KEY</c>
+    /// (a console on the real API offers no fault switches to whoever can reach it).
+    /// </summary>
+    public static bool IsEnabled(IConfiguration configuration) =>
+        configuration.GetValue<bool?>("Simulator:Enabled") ?? string.IsNullOrWhiteSpace(configuration["OPENAI_API_KEY"]);
 }
 
 /// <summary><c>dotnet run --project RealtimeConsole -- simulator --urls http://127.0.0.1:5090</c>.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Options;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Tokens;
 
@@ -45,15 +46,33 @@ public interface IRemoteTelemetryFeed : ITelemetryFeed, IAsyncDisposable
     Task StopAsync();
 }
 
-/// <summary>Makes the remote feeds the dashboard uses; tests replace it with fakes.</summary>
+/// <summary>Makes the remote feeds the dashboard uses, for the configured instances only; tests replace it with fakes.</summary>
 public interface IRemoteTelemetryFeedFactory
 {
-    IRemoteTelemetryFeed Create(Uri instance);
+    /// <summary>The allow-list (<c>Telemetry:RemoteInstances</c>) the dashboard offers.</summary>
+    IReadOnlyList<RemoteInstance> Instances { get; }
+
+    /// <summary>A feed for the instance of that name, or null when none is configured (nothing is connected then).</summary>
+    IRemoteTelemetryFeed? Create(string name);
 }
 
-public sealed class RemoteTelemetryFeedFactory(TimeProvider time, ILogger<RemoteTelemetryFeed> logger) : IRemoteTelemetryFeedFactory
+public sealed partial class RemoteTelemetryFeedFactory(IOptions<RemoteInstancesOptions> options, TimeProvider time, ILogger<RemoteTelemetryFeed> logger) : IRemoteTelemetryFeedFactory
 {
-    public IRemoteTelemetryFeed Create(Uri instance) => new RemoteTelemetryFeed(instance, time, logger);
+    public IReadOnlyList<RemoteInstance> Instances { get; } = options.Value.Instances();
+
+    public IRemoteTelemetryFeed? Create(string name)
+    {
+        if (Instances.FirstOrDefault(i => string.Equals(i.Name, name, StringComparison.OrdinalIgnoreCase)) is not { } instance)
+        {
+            NotInAllowList(logger, name);
+            return null;
+        }
+
+        return new RemoteTelemetryFeed(instance.Url, time, logger, apiKey: instance.ApiKey);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused to watch '{Name}': it is not in Telemetry:RemoteInstances")]
+    private static partial void NotInAllowList(ILogger logger, string name);
 }
 
 /// <summary>
@@ -75,13 +94,14 @@ public sealed partial class RemoteTelemetryFeed : IRemoteTelemetryFeed
     private TimeSpan _clockOffset;
     private RemoteConnectionState _state = new(RemoteConnectionKind.Connecting);
 
-    public RemoteTelemetryFeed(Uri instance, TimeProvider time, ILogger<RemoteTelemetryFeed> logger, IReadOnlyList<TimeSpan>? retryDelays = null)
+    /// <param name="apiKey">The instance's API key, sent as a bearer token to its hub only.</param>
+    public RemoteTelemetryFeed(Uri instance, TimeProvider time, ILogger<RemoteTelemetryFeed> logger, IReadOnlyList<TimeSpan>? retryDelays = null, string? apiKey = null)
     {
         Instance = instance;
         _time = time;
         _logger = logger;
         _retry = new RemoteRetryPolicy(time, retryDelays ?? RemoteRetryPolicy.DefaultDelays, OnRetryScheduled);
-        _connection = TelemetryHubClient.Build(new Uri(instance, TelemetryHubFeature.HubPath), _retry);
+        _connection = TelemetryHubClient.Build(new Uri(instance, TelemetryHubFeature.HubPath), _retry, apiKey);
         _connection.Reconnected += _ =>
         {
             SetState(new RemoteConnectionState(RemoteConnectionKind.Connected));
@@ -179,6 +199,8 @@ public sealed partial class RemoteTelemetryFeed : IRemoteTelemetryFeed
         HttpRequestException { StatusCode: System.Net.HttpStatusCode.NotFound } => "No telemetry hub at this address (404): is it a RealtimeConsole?",
         HttpRequestException { StatusCode: { } status } => $"The instance answered {(int)status} {status}.",
         HttpRequestException http => $"Cannot reach it: {http.Message}",
+        System.Net.WebSockets.WebSocketException { InnerException: HttpRequestException http } => $"Cannot reach it: {http.Message}",
+        System.Net.WebSockets.WebSocketException { WebSocketErrorCode: System.Net.WebSockets.WebSocketError.NotAWebSocket } refused => $"The instance refused the connection ({refused.Message}): is the API key in Telemetry:RemoteInstances its Auth:ApiKey?",
         TimeoutException => "The instance stopped answering (timed out).",
         System.Net.WebSockets.WebSocketException or IOException => "The instance dropped the connection: it may have stopped or restarted.",
         _ => $"The connection was lost: {error.Message}",

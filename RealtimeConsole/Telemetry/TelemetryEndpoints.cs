@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RealtimeConsole.Access;
 using RealtimeConsole.Surface;
 using RealtimeConsole.Tokens;
 
@@ -18,8 +19,9 @@ public static class TelemetryEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/telemetry", (BrokerTelemetry telemetry) => Results.Json(telemetry.GetSnapshot(), SnapshotJson)).TakesNoBody();
-        app.MapPost("/api/telemetry/rate-limits", RecordRateLimitsAsync).RequireRateLimiting(BrokerFeature.DoorPolicy).AcceptsJsonBody(MaxReportBytes);
+        app.MapGet("/api/telemetry", (BrokerTelemetry telemetry) => Results.Json(telemetry.GetSnapshot(), SnapshotJson)).RequireAuthorization(AccessPolicies.TelemetryReader).TakesNoBody();
+        // Rate limits seen by a voice session: only those who may open one report them.
+        app.MapPost("/api/telemetry/rate-limits", RecordRateLimitsAsync).RequireAuthorization(AccessPolicies.Developer).RequireRateLimiting(BrokerFeature.DoorPolicy).AcceptsJsonBody(MaxReportBytes);
     }
 
     private static async Task<IResult> RecordRateLimitsAsync(HttpContext context, BrokerTelemetry telemetry)

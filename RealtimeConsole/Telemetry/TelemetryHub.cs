@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
+using RealtimeConsole.Access;
 using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Telemetry;
@@ -9,6 +11,7 @@ namespace RealtimeConsole.Telemetry;
 /// <c>/hubs/telemetry</c>: <see cref="Snapshots"/> streams the dashboard state and <see cref="Calls"/> the upstream calls in batches,
 /// each at most <see cref="MaxUpdatesPerSecond"/> times a second so a 429 storm cannot flood a watcher; nothing runs without a stream open.
 /// </summary>
+[Authorize(Policy = AccessPolicies.TelemetryWatcher)]
 public sealed class TelemetryHub(ITelemetryFeed feed, BrokerTelemetry telemetry, TimeProvider time) : Hub
 {
     public const int MaxUpdatesPerSecond = 4;
@@ -16,6 +19,7 @@ public sealed class TelemetryHub(ITelemetryFeed feed, BrokerTelemetry telemetry,
     public static readonly TimeSpan MinimumGap = TimeSpan.FromSeconds(1.0 / MaxUpdatesPerSecond);
 
     /// <summary>The current state at once, then again after each change (coalesced), and at least every second while something counts down.</summary>
+    [Authorize(Policy = AccessPolicies.TelemetryWatcher)]
     public async IAsyncEnumerable<DashboardState> Snapshots([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -48,6 +52,7 @@ public sealed class TelemetryHub(ITelemetryFeed feed, BrokerTelemetry telemetry,
     /// The recent calls first (oldest first; possibly empty, and proof the stream is live), then each upstream call as it happens,
     /// in batches at most <see cref="MaxUpdatesPerSecond"/> times a second (past 200 waiting, the oldest are dropped).
     /// </summary>
+    [Authorize(Policy = AccessPolicies.TelemetryWatcher)]
     public async IAsyncEnumerable<IReadOnlyList<UpstreamCallRecord>> Calls([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var calls = Channel.CreateBounded<UpstreamCallRecord>(new BoundedChannelOptions(200) { FullMode = BoundedChannelFullMode.DropOldest });

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using OpenTelemetry.Metrics;
+using RealtimeConsole.Access;
 using RealtimeConsole.Surface;
 
 namespace RealtimeConsole.Telemetry;
@@ -19,6 +20,9 @@ public static class TelemetryHubFeature
         builder.Services.AddSingleton<RequestHistory>();
         builder.Services.AddSingleton<ITelemetryFeed, LocalTelemetryFeed>();
         builder.Services.AddSingleton<ITelemetryActions, LocalTelemetryActions>();
+        builder.Services.AddOptions<RemoteInstancesOptions>().BindConfiguration(RemoteInstancesOptions.Section)
+            .Validate(o => o.IsValid(), "Each of Telemetry:RemoteInstances needs a unique Name and an http(s) Url.")
+            .ValidateOnStart();
         builder.Services.AddSingleton<IRemoteTelemetryFeedFactory, RemoteTelemetryFeedFactory>();
         return builder;
     }
@@ -28,18 +32,19 @@ public static class TelemetryHubFeature
         // Created now so the history counts from the first call, not from the first dashboard visit.
         app.Services.GetRequiredService<RequestHistory>();
         TelemetryEndpoints.Map(app);
-        app.MapPrometheusScrapingEndpoint();
-        app.MapHub<TelemetryHub>(HubPath);
+        app.MapPrometheusScrapingEndpoint().RequireAuthorization(AccessPolicies.TelemetryReader);
+        // Machines (the watch verb, other instances) with the bearer API key; never a browser cookie.
+        app.MapHub<TelemetryHub>(HubPath).RequireAuthorization(AccessPolicies.TelemetryWatcher);
         app.MapGet("/api/telemetry/export.json", (HttpContext context, ITelemetryFeed feed) =>
         {
             context.Response.Headers.ContentDisposition = "attachment; filename=realtime-telemetry.json";
             return Results.Json(feed.Current, TelemetryEndpoints.SnapshotJson);
-        }).TakesNoBody();
+        }).RequireAuthorization(AccessPolicies.TelemetryReader).TakesNoBody();
         app.MapGet("/api/telemetry/export.csv", (HttpContext context, ITelemetryFeed feed) =>
         {
             context.Response.Headers.ContentDisposition = "attachment; filename=realtime-upstream-calls.csv";
             return Results.Text(TelemetryCsv.Write(feed.Current), "text/csv", Encoding.UTF8);
-        }).TakesNoBody();
+        }).RequireAuthorization(AccessPolicies.TelemetryReader).TakesNoBody();
         return app;
     }
 }

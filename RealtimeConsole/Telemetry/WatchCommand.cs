@@ -1,13 +1,18 @@
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace RealtimeConsole.Telemetry;
 
 /// <summary>
-/// <c>dotnet run --project RealtimeConsole -- watch --url http://host:port [--count N]</c>: prints another instance's live state
-/// from <c>/hubs/telemetry</c>, one line per update, reconnecting on its own until Ctrl+C (or N updates).
+/// <c>dotnet run --project RealtimeConsole -- watch --url http://host:port [--api-key KEY] [--count N]</c>: prints another instance's live state
+/// from <c>/hubs/telemetry</c>, one line per update, reconnecting on its own until Ctrl+C (or N updates). The key (that instance's
+/// <c>Auth:ApiKey</c>) comes from <c>--api-key</c> or the <see cref="ApiKeyVariable"/> environment variable.
 /// </summary>
 public static class WatchCommand
 {
+    public const string ApiKeyVariable = "REALTIMECONSOLE_API_KEY";
+
     private static readonly TimeSpan ConnectRetry = TimeSpan.FromSeconds(2);
 
     public static async Task<int> RunAsync(string[] args)
@@ -23,14 +28,14 @@ public static class WatchCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
     {
-        if (!TryParse(args, out var hub, out var count, out var problem))
+        if (!TryParse(args, out var hub, out var count, out var apiKey, out var problem))
         {
             await errors.WriteLineAsync(problem);
-            await errors.WriteLineAsync("Usage: watch --url http://host:port [--count N]");
+            await errors.WriteLineAsync($"Usage: watch --url http://host:port [--api-key KEY, or {ApiKeyVariable} in the environment] [--count N]");
             return 2;
         }
 
-        await using var connection = TelemetryHubClient.Build(hub);
+        await using var connection = TelemetryHubClient.Build(hub, apiKey ?? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyVariable)));
         connection.Reconnecting += ex =>
         {
             output.WriteLine($"Connection lost ({ex?.Message ?? "closed"}); reconnecting...");
@@ -92,7 +97,7 @@ public static class WatchCommand
             await output.WriteLineAsync($"Watching {hub} (Ctrl+C to stop).");
             return true;
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or System.Net.WebSockets.WebSocketException)
         {
             await output.WriteLineAsync($"Cannot reach {hub}: {ex.Message}. Trying again in {ConnectRetry.TotalSeconds:0} s.");
             await Task.Delay(ConnectRetry, cancellationToken);
@@ -100,10 +105,13 @@ public static class WatchCommand
         }
     }
 
-    private static bool TryParse(string[] args, out Uri hub, out int? count, out string problem)
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static bool TryParse(string[] args, out Uri hub, out int? count, out string? apiKey, out string problem)
     {
         hub = null!;
         count = null;
+        apiKey = null;
         problem = "";
         string? url = null;
         for (var i = 0; i < args.Length; i++)
@@ -112,6 +120,9 @@ public static class WatchCommand
             {
                 case "--url" when i + 1 < args.Length:
                     url = args[++i];
+                    break;
+                case "--api-key" when i + 1 < args.Length && args[i + 1].Length > 0:
+                    apiKey = args[++i];
                     break;
                 case "--count" when i + 1 < args.Length && int.TryParse(args[i + 1], out var n) && n > 0:
                     count = n;
@@ -158,12 +169,42 @@ public static class TelemetryHubClient
         return true;
     }
 
-    public static HubConnection Build(Uri hub) => Build(hub, new ForeverRetry());
+    public static HubConnection Build(Uri hub, string? apiKey = null) => Build(hub, new ForeverRetry(), apiKey);
 
-    public static HubConnection Build(Uri hub, IRetryPolicy retry) => new HubConnectionBuilder()
-        .WithUrl(hub)
+    /// <summary>
+    /// WebSockets straight away, without negotiation: the only request is the upgrade to <paramref name="hub"/>, no redirect is followed
+    /// and no token or address from the other side's negotiate answer is used; the bearer key is ours (from configuration) or none.
+    /// </summary>
+    public static HubConnection Build(Uri hub, IRetryPolicy retry, string? apiKey = null) => new HubConnectionBuilder()
+        .WithUrl(hub, options =>
+        {
+            options.SkipNegotiation = true;
+            options.Transports = HttpTransportType.WebSockets;
+            options.WebSocketFactory = async (context, cancellationToken) =>
+            {
+                var socket = new ClientWebSocket();
+                if (apiKey is not null)
+                {
+                    socket.Options.SetRequestHeader("Authorization", $"Bearer {apiKey}");
+                }
+
+                try
+                {
+                    await socket.ConnectAsync(context.Uri, NoRedirects, cancellationToken);
+                    return socket;
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        })
         .WithAutomaticReconnect(retry)
         .Build();
+
+    /// <summary>The upgrade request's handler: a 3xx answer fails the connect instead of sending the key somewhere else; no cookies.</summary>
+    private static readonly HttpMessageInvoker NoRedirects = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
 
     /// <summary>Waits while the client reconnects; returns at once when connected or fully disconnected (the caller starts again).</summary>
     public static async Task WaitUntilConnectedAsync(HubConnection connection, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using RealtimeConsole.Access;
 using RealtimeConsole.Hosting;
 using RealtimeConsole.Surface;
 using RealtimeConsole.Upstream;
@@ -17,7 +18,7 @@ public static class BrokerEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/realtime").RequireRateLimiting(BrokerFeature.DoorPolicy);
+        var api = app.MapGroup("/api/realtime").RequireAuthorization(AccessPolicies.Developer).RequireRateLimiting(BrokerFeature.DoorPolicy);
         api.MapPost("/client-secret", IssueClientSecretAsync).AcceptsJsonBody(MaxOverridesBytes);
         api.MapPost("/calls", CreateCallAsync).AcceptsBody(MaxSdpBytes, "application/sdp");
         api.MapPost("/calls/{callId}/hangup", HangUpAsync).TakesNoBody();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
+using RealtimeConsole.Access;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Upstream;
 
@@ -27,8 +28,8 @@ public static class BrokerFeature
             limiter.AddPolicy(DoorPolicy, context =>
             {
                 var options = context.RequestServices.GetRequiredService<IOptions<RealtimeOptions>>().Value;
-                var client = context.User.Identity?.IsAuthenticated == true
-                    ? "user:" + context.User.Identity.Name
+                var client = context.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } user }
+                    ? "user:" + user
                     : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "local");
                 var time = context.RequestServices.GetRequiredService<TimeProvider>();
                 return RateLimitPartition.Get(client, _ => new DoorWindowLimiter(options.DoorPermitsPerMinute, TimeSpan.FromMinutes(1), time));
