@@ -98,7 +98,8 @@ public sealed class BrowserFixture : IAsyncLifetime
 {
     public ChromiumSession Chromium { get; } = new();
 
-    public Infrastructure.LoopbackConsoleServer Server { get; } = new();
+    // Detailed circuit errors, so a failed event dispatch names the server's exception in the page error the test reports.
+    public Infrastructure.LoopbackConsoleServer Server { get; } = (Infrastructure.LoopbackConsoleServer)new Infrastructure.LoopbackConsoleServer().WithSetting("DetailedErrors", "true");
 
     public Task InitializeAsync() => Chromium.InitializeAsync();
 

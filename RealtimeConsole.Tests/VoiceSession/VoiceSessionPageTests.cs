@@ -105,25 +105,128 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
     }
 
     [Fact]
-    public void A_429_counts_down_from_retry_after_and_connects_by_itself_when_it_ends()
+    public void A_429_names_one_wait_counts_it_down_and_connects_by_itself_when_it_ends()
     {
         var connect = _peer.Setup<PeerStepResult>("connect", _ => true);
-        connect.SetResult(new PeerStepResult(false, 429, "rate_limit_exceeded", "Rate limit reached for requests", 3));
+        connect.SetResult(new PeerStepResult(false, 429, "rate_limit_exceeded",
+            "The OpenAI rate limit is reached (Rate limit reached for gpt-realtime on requests per min (RPM): Limit 2, Used 2, Requested 1. Please try again in 19.129s.). Try again in 3 s.", 3)
+        {
+            Step = new HttpStep("POST", "/api/realtime/calls", 429, 812, "req_storm_1"),
+        });
         var cut = RenderPage();
 
         cut.Find("[data-testid=connect]").Click();
         cut.WaitForAssertion(() => Assert.Equal("WaitingToRetry", State(cut)));
-        Assert.Contains("Rate limit reached for requests Connecting again in 3 s.", cut.Find("[data-testid=countdown]").TextContent, StringComparison.Ordinal);
+        var countdown = cut.Find("[data-testid=countdown]").TextContent;
+        Assert.Equal(1, CountOf(countdown, " again "));
+        Assert.DoesNotContain("try again", countdown, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Requested 1.)", countdown, StringComparison.Ordinal);
+        Assert.Equal("Connecting again at 10:00:03 UTC (in 3 s).", cut.Find("[data-testid=countdown-wait]").TextContent.Trim());
         Assert.Single(_peer.Invocations, i => i.Identifier == "close");
 
+        var step = cut.Find("[data-testid=log-row][data-type='local.http']");
+        Assert.Equal("true", step.GetAttribute("data-failed"));
+        Assert.Contains("POST /api/realtime/calls → 429 rate_limit_exceeded · 812 ms · retry after 3 s · req_storm_1", step.TextContent, StringComparison.Ordinal);
+
         cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(1)));
-        cut.WaitForAssertion(() => Assert.Contains("again in 2 s.", cut.Find("[data-testid=countdown]").TextContent, StringComparison.Ordinal));
+        cut.WaitForAssertion(() => Assert.Contains("(in 2 s)", cut.Find("[data-testid=countdown-wait]").TextContent, StringComparison.Ordinal));
         Assert.Single(connect.Invocations);
 
         _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
         cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(2)));
         cut.WaitForAssertion(() => Assert.Equal("Negotiating", State(cut)));
         Assert.Equal(2, _module.Invocations.Count(i => i.Identifier == "createPeer"));
+    }
+
+    [Fact]
+    public void A_local_budget_refusal_names_the_limit_upstream_enforces_not_the_configured_budget()
+    {
+        var telemetry = Services.GetRequiredService<BrokerTelemetry>();
+        telemetry.UpstreamCall(
+            new UpstreamCallRecord(_time.GetUtcNow(), UpstreamResource.Calls, 201, null, 40, 1, "req_ok"),
+            new RealtimeConsole.Upstream.UpstreamResponse(System.Net.HttpStatusCode.Created, "", "application/sdp", null, "req_ok", null, null, null, new RateLimitHeaders(2, 0, TimeSpan.FromSeconds(30))));
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(new PeerStepResult(false, 429, "rate_limited",
+            "The calls budget (60/min) is used up, so the request was not sent to be refused upstream. Try again in 30 s.", 30));
+        var cut = RenderPage();
+
+        cut.Find("[data-testid=connect]").Click();
+        cut.WaitForAssertion(() => Assert.Equal("WaitingToRetry", State(cut)));
+        Assert.Equal("Rate limited while exchanging the SDP offer: The calls budget is used up, so the request was not sent to be refused upstream.",
+            cut.Find("[data-testid=countdown-reason]").TextContent.Trim());
+        Assert.StartsWith("Limit in force for calls: 2 requests/min (0 left at 10:00:00 UTC", cut.Find("[data-testid=limit-in-force]").TextContent.Trim(), StringComparison.Ordinal);
+        Assert.DoesNotContain("60", cut.Find("[data-testid=countdown]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void While_negotiating_the_page_says_what_the_broker_waits_for_and_until_when()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true);
+        var cut = RenderPage();
+        cut.Find("[data-testid=connect]").Click();
+        cut.WaitForAssertion(() => Assert.Equal("Idle", cut.Find("[data-testid=upstream-status]").GetAttribute("data-kind")));
+        Assert.Contains("Waiting for the server's answer (0 s so far)", cut.Find("[data-testid=upstream-status]").TextContent, StringComparison.Ordinal);
+
+        var telemetry = Services.GetRequiredService<BrokerTelemetry>();
+        telemetry.Retrying(UpstreamResource.Calls, 1, 3, TimeSpan.FromSeconds(12), _time.GetUtcNow().AddSeconds(12));
+        cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(1)));
+        cut.WaitForAssertion(() => Assert.Equal(
+            "Retrying calls (attempt 1 of 3) — next try at 10:00:12 UTC (in 11 s).",
+            cut.Find("[data-testid=upstream-status-headline]").TextContent.Trim()));
+        Assert.Equal("Retrying", cut.Find("[data-testid=upstream-status]").GetAttribute("data-kind"));
+
+        cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(1)));
+        cut.WaitForAssertion(() => Assert.Contains("(in 10 s)", cut.Find("[data-testid=upstream-status-headline]").TextContent, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Server_events_and_ticks_re_render_the_live_panels_but_not_the_page_with_the_buttons()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        var cut = RenderPage();
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+        cut.WaitForAssertion(() => Assert.Equal("Connected", State(cut)));
+        // The Disconnect button renders when, and only when, the page around it does (bUnit counts a page's children's renders as its own).
+        var disconnect = cut.FindComponents<MudBlazor.MudButton>().Single(b => b.Find("button").GetAttribute("data-testid") == "disconnect");
+        var rendersBefore = disconnect.RenderCount;
+
+        for (var second = 0; second < 5; second++)
+        {
+            await Push(cut, """{"type":"response.output_audio_transcript.delta","item_id":"it_1","delta":"word "}""",
+                """{"type":"rate_limits.updated","rate_limits":[{"name":"requests","limit":60,"remaining":59,"reset_seconds":5}]}""");
+            await cut.InvokeAsync(() => Page(cut).OnStats(new ConnectionStats(12, 1, 0, "audio/opus")));
+            await cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(1)));
+        }
+
+        cut.WaitForAssertion(() => Assert.Equal("00:05", cut.Find("[data-testid=connected-duration]").TextContent));
+        cut.WaitForAssertion(() => Assert.Contains("word word word word word", cut.Find("[data-testid=transcript]").TextContent, StringComparison.Ordinal));
+        Assert.Equal("audio/opus", cut.Find("[data-testid=codec]").TextContent);
+        Assert.Equal(rendersBefore, disconnect.RenderCount);
+    }
+
+    [Theory]
+    [InlineData(59, 60, "ok")]
+    [InlineData(12, 60, "ok")]
+    [InlineData(11, 60, "low")]
+    [InlineData(0, 60, "empty")]
+    public async Task The_rate_limit_strip_follows_the_level_and_its_reset_ticks(int remaining, int limit, string level)
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        var cut = RenderPage();
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+
+        await cut.InvokeAsync(() => Page(cut).OnServerEvents(
+            [new ServerEventChunk($$"""{"type":"rate_limits.updated","rate_limits":[{"name":"requests","limit":{{limit}},"remaining":{{remaining}},"reset_seconds":3}]}""", _time.GetUtcNow().ToUnixTimeMilliseconds(), false)],
+            new AudioLevels(0, 0), false));
+        cut.WaitForAssertion(() => Assert.Equal(level, cut.Find("[data-testid=rate-limit]").GetAttribute("data-level")));
+        Assert.Contains("full again in 3 s", cut.Find("[data-testid=rate-limit]").TextContent, StringComparison.Ordinal);
+
+        await cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(2)));
+        cut.WaitForAssertion(() => Assert.Contains("full again in 1 s", cut.Find("[data-testid=rate-limit]").TextContent, StringComparison.Ordinal));
+        await cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(1)));
+        cut.WaitForAssertion(() => Assert.DoesNotContain("full again in", cut.Find("[data-testid=rate-limit]").TextContent, StringComparison.Ordinal));
+        Assert.Contains("full again", cut.Find("[data-testid=rate-limit]").TextContent, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -390,6 +493,8 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
 
     private static Task Push(IRenderedComponent<MainLayout> cut, params string[] events) =>
         cut.InvokeAsync(() => Page(cut).OnServerEvents([.. events.Select(e => new ServerEventChunk(e, 1_795_000_000_000, false))], new AudioLevels(0.1, 0.2), false));
+
+    private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
 
     private List<string> SentJson() => [.. _peer.Invocations.Where(i => i.Identifier == "send").Select(i => (string)i.Arguments[0]!)];
 

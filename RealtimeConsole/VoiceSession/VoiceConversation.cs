@@ -43,6 +43,9 @@ public sealed class VoiceConversation
 
     public IReadOnlyList<RateLimitReading> RateLimits { get; private set; } = [];
 
+    /// <summary>When the last <c>rate_limits.updated</c> arrived: its <c>reset_seconds</c> count from here.</summary>
+    public DateTimeOffset RateLimitsAt { get; private set; }
+
     public string? LastError { get; private set; }
 
     public string? SessionId { get; private set; }
@@ -51,8 +54,8 @@ public sealed class VoiceConversation
 
     public void ResetUsage() => Usage = UsageTotals.Zero;
 
-    /// <summary>Applies one server event; returns what the page must act on.</summary>
-    public ServerEventEffect Apply(string json)
+    /// <summary>Applies one server event that arrived at <paramref name="at"/>; returns what the page must act on.</summary>
+    public ServerEventEffect Apply(string json, DateTimeOffset at = default)
     {
         JsonElement root;
         try
@@ -98,6 +101,7 @@ public sealed class VoiceConversation
                         Str(l, "name") ?? "?", Long(l, "limit"), Long(l, "remaining"),
                         l.TryGetProperty("reset_seconds", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetDouble() : 0))]
                     : [];
+                RateLimitsAt = at;
                 return new ServerEventEffect { RateLimitsChanged = true };
             case "error":
                 var error = root.TryGetProperty("error", out var e) ? e : default;

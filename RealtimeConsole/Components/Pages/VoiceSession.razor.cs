@@ -6,6 +6,7 @@ using Microsoft.JSInterop;
 using MudBlazor;
 using RealtimeConsole.Components.Layout;
 using RealtimeConsole.Components.Panels;
+using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.VoiceSession;
 
@@ -37,8 +38,12 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     private ITimer? _ticker;
     private ElementReference _audio;
     private VoiceLevelMeters? _meters;
+    private VoiceStatsPanel? _statsPanel;
+    private VoiceTranscriptPanel? _transcript;
+    private VoiceEventLogPanel? _logPanel;
     private VoiceConnectionState _state = VoiceConnectionState.Idle;
     private string? _reason;
+    private string? _limitInForce;
     private string? _sendError;
     private string? _highlighted;
     private string? _microphoneError;
@@ -47,8 +52,8 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     private string _microphoneId = "";
     private bool _muted;
     private int _volume = 80;
-    private ConnectionStats? _stats;
     private DateTimeOffset _connectedAt;
+    private DateTimeOffset _attemptStartedAt;
     private DateTimeOffset _retryAt;
     private TimeSpan _retryAfter;
     private int _reconnectsLeft;
@@ -67,9 +72,8 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
     private DateTimeOffset Now => Time.GetUtcNow();
 
-    private int SecondsLeft => Math.Max(0, (int)Math.Ceiling((_retryAt - Now).TotalSeconds));
-
-    private double CountdownPercent => _retryAfter <= TimeSpan.Zero ? 0 : 100 * (1 - Math.Clamp((_retryAt - Now) / _retryAfter, 0, 1));
+    /// <summary>Connected or on the way there: on a phone the transcript then comes before the settings.</summary>
+    private bool IsLive => _state is not (VoiceConnectionState.Idle or VoiceConnectionState.Failed);
 
     private string StateLabel => _state switch
     {
@@ -121,7 +125,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         _reconnectsLeft = ReconnectBudget;
         _conversation = new VoiceConversation();
         _toolCalls.Clear();
-        _stats = null;
+        _statsPanel?.Show(null);
         _playbackProblem = null;
         await ConnectAsync(reconnecting: false);
     }
@@ -136,6 +140,8 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         }
 
         await ClosePeerAsync();
+        _attemptStartedAt = Now;
+        _limitInForce = null;
         _state = reconnecting ? VoiceConnectionState.Reconnecting
             : _settings.Path == ConnectionPath.BrowserDirect ? VoiceConnectionState.GettingSecret : VoiceConnectionState.Negotiating;
         StateHasChanged();
@@ -155,9 +161,11 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
                     return;
                 }
 
+                LogStep("client secret", minted);
+
                 if (!minted.Ok || string.IsNullOrEmpty(minted.Value) || string.IsNullOrEmpty(minted.CallsUrl))
                 {
-                    await FailStepAsync(minted.Ok ? minted with { Ok = false, Message = "the server's answer had no value or calls_url" } : minted, "getting a client secret");
+                    await FailStepAsync(minted.Ok ? minted with { Ok = false, Message = "the server's answer had no value or calls_url" } : minted, "getting a client secret", UpstreamResource.ClientSecrets);
                     return;
                 }
 
@@ -175,9 +183,10 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
                 return;
             }
 
+            LogStep("SDP exchange", answered);
             if (!answered.Ok)
             {
-                await FailStepAsync(answered, "exchanging the SDP offer");
+                await FailStepAsync(answered, "exchanging the SDP offer", UpstreamResource.Calls);
             }
         }
         catch (JSException ex) when (attempt == _attempt)
@@ -190,7 +199,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         }
     }
 
-    private async Task FailStepAsync(PeerStepResult result, string step)
+    private async Task FailStepAsync(PeerStepResult result, string step, UpstreamResource resource)
     {
         await ClosePeerAsync();
         if (result.IsRateLimited && !result.IsQuotaExhausted)
@@ -198,11 +207,36 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
             _retryAfter = result.RetryAfterSeconds is > 0 ? TimeSpan.FromSeconds(result.RetryAfterSeconds.Value) : DefaultRetryAfter;
             _retryAt = Now + _retryAfter;
             _reason = result.Describe(step);
+            _limitInForce = LimitInForce(resource);
             _state = VoiceConnectionState.WaitingToRetry;
             return;
         }
 
         await FailAsync(result.Describe(step));
+    }
+
+    /// <summary>The limit upstream enforces now for <paramref name="resource"/>, from the headers /limits shows, not the configured size.</summary>
+    private string? LimitInForce(UpstreamResource resource)
+    {
+        var name = resource.ToWireName();
+        var known = Telemetry.GetSnapshot().Resources.FirstOrDefault(r => r.Resource == name);
+        if (known?.LastRateLimits.FirstOrDefault(l => l.Name == "requests" && l.Limit is not null) is { } limit)
+        {
+            return $"Limit in force for {name}: {limit.Limit} requests/min ({limit.Remaining} left at {TelemetryText.Clock(limit.At)}, from {limit.Source}).";
+        }
+
+        return known?.BudgetPerMinute is { } perMinute
+            ? $"Limit in force for {name}: the local budget of {perMinute} requests/min (OpenAI has not said its own yet)."
+            : null;
+    }
+
+    private void LogStep(string step, PeerStepResult result)
+    {
+        if (result.Step is not null)
+        {
+            _log.AddHttpStep(Now, step, result);
+            _logPanel?.Refresh();
+        }
     }
 
     private async Task FailAsync(string reason)
@@ -225,20 +259,12 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         }
     }
 
+    // Only connects again when a wait is over: the countdown and the connected timer tick in their own components.
     private async Task TickAsync()
     {
-        if (_disposed)
-        {
-            return;
-        }
-
-        if (_state == VoiceConnectionState.WaitingToRetry && Now >= _retryAt)
+        if (!_disposed && _state == VoiceConnectionState.WaitingToRetry && Now >= _retryAt)
         {
             await ConnectAsync(reconnecting: false);
-        }
-
-        if (_state is VoiceConnectionState.WaitingToRetry or VoiceConnectionState.Connected)
-        {
             StateHasChanged();
         }
     }
@@ -279,6 +305,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     [JSInvokable]
     public async Task OnServerEvents(ServerEventChunk[] chunks, AudioLevels levels, bool more)
     {
+        var pageChanged = false;
         foreach (var chunk in chunks)
         {
             _partialEvent.Append(chunk.Json);
@@ -289,11 +316,13 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
             var json = _partialEvent.ToString();
             _partialEvent.Clear();
-            _log.Add(DateTimeOffset.FromUnixTimeMilliseconds(chunk.At), EventDirection.Received, json);
-            await ApplyAsync(json);
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(chunk.At);
+            _log.Add(at, EventDirection.Received, json);
+            pageChanged |= await ApplyAsync(json, at);
         }
 
-        // The browser sends a flush in several calls when it is large; rendering once per flush keeps a flood cheap.
+        // The browser sends a flush in several calls when it is large; rendering once per flush keeps a flood cheap,
+        // and only the panels that show events re-render unless the events changed the page itself (tools, state).
         if (!more)
         {
             if (_meters is not null)
@@ -301,8 +330,19 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
                 await _meters.ShowAsync(levels);
             }
 
-            StateHasChanged();
+            RefreshLivePanels();
+            if (pageChanged)
+            {
+                StateHasChanged();
+            }
         }
+    }
+
+    private void RefreshLivePanels()
+    {
+        _logPanel?.Refresh();
+        _transcript?.Refresh();
+        _statsPanel?.Refresh();
     }
 
     [JSInvokable]
@@ -319,14 +359,14 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     [JSInvokable]
     public Task OnStats(ConnectionStats stats)
     {
-        _stats = stats;
-        StateHasChanged();
+        _statsPanel?.Show(stats);
         return Task.CompletedTask;
     }
 
-    private async Task ApplyAsync(string json)
+    /// <summary>Applies one server event; true when the page itself must re-render (tool calls ran, or the connection changed).</summary>
+    private async Task<bool> ApplyAsync(string json, DateTimeOffset at)
     {
-        var effect = _conversation.Apply(json);
+        var effect = _conversation.Apply(json, at);
         if (effect.RateLimitsChanged)
         {
             Telemetry.RecordBrowserRateLimits(_conversation.RateLimits.Select(l => new BrowserRateLimit(l.Name, ToInt(l.Limit), ToInt(l.Remaining), l.ResetSeconds)));
@@ -335,13 +375,16 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         if (effect.SessionExpired && _reconnectsLeft > 0)
         {
             await ReconnectAsync("The session expired (session_expired).");
-            return;
+            return true;
         }
 
         if (effect.FunctionCalls.Count > 0)
         {
             await RunToolsAsync(effect.FunctionCalls);
+            return true;
         }
+
+        return false;
     }
 
     private async Task ReconnectAsync(string reason)
@@ -389,6 +432,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     {
         var json = evt.ToJsonString();
         _log.Add(Now, EventDirection.Sent, json);
+        _logPanel?.Refresh();
         if (_peer is null)
         {
             _sendError = $"Not sent ({evt["type"]}): there is no connection.";
@@ -483,9 +527,6 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     private static int ToInt(long value) => (int)Math.Clamp(value, int.MinValue, int.MaxValue);
 
     private string PanelClass(string panel) => panel == _highlighted ? "voice-panel voice-panel--highlighted" : "voice-panel";
-
-    private static string FormatDuration(TimeSpan duration) =>
-        duration.ToString(duration.TotalHours >= 1 ? @"h\:mm\:ss" : @"mm\:ss", CultureInfo.InvariantCulture);
 
     private async Task<IJSObjectReference> ModuleAsync() =>
         _module ??= await JS.InvokeAsync<IJSObjectReference>("import", ModulePath);
