@@ -22,6 +22,19 @@ export function downloadText(fileName, text, mimeType) {
     URL.revokeObjectURL(url);
 }
 
+// Keeps a scrolling list at its newest entry unless the person has scrolled up to read (then it stays put).
+export function followNewest(element) {
+    let pinned = true;
+    element.addEventListener("scroll", () => {
+        pinned = element.scrollTop + element.clientHeight >= element.scrollHeight - 24;
+    });
+    new MutationObserver(() => {
+        if (pinned) {
+            element.scrollTop = element.scrollHeight;
+        }
+    }).observe(element, { childList: true, subtree: true, characterData: true });
+}
+
 export function createPeer(dotNet, audioElement) {
     return new VoiceSessionPeer(dotNet, audioElement);
 }

@@ -27,8 +27,11 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         Services.AddMetrics();
         Services.AddSingleton<BrokerMetrics>();
         Services.AddSingleton<BrokerTelemetry>();
+        Services.AddSingleton(new RealtimeConsole.Upstream.UpstreamEndpoint(
+            new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Options.Options.Create(new RealtimeConsole.Upstream.RealtimeOptions()), null!));
         _module = JSInterop.SetupModule(VoiceSessionPage.ModulePath);
         _module.Mode = JSRuntimeMode.Strict;
+        _module.SetupVoid("followNewest", _ => true).SetVoidResult();
         _module.Setup<MicrophoneInfo[]>("listMicrophones").SetResult([new MicrophoneInfo("mic-1", "Desk microphone")]);
         _peer = _module.SetupModule("createPeer", _ => true);
         _peer.Mode = JSRuntimeMode.Strict;
@@ -59,7 +62,7 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
 
         await cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(65)));
         cut.WaitForAssertion(() => Assert.Equal("01:05", cut.Find("[data-testid=connected-duration]").TextContent));
-        Assert.Equal(["listMicrophones", "createPeer", "connect", "send"], _module.Invocations.Select(i => i.Identifier));
+        Assert.Equal(["followNewest", "listMicrophones", "createPeer", "connect", "send"], _module.Invocations.Select(i => i.Identifier));
     }
 
     [Fact]
@@ -461,12 +464,16 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         Assert.Contains("muted = True", connect.Invocations.Single().Arguments[0]!.ToString(), StringComparison.Ordinal);
         var update = JsonNode.Parse(SentJson()[0])!;
         Assert.Null(update["session"]!["audio"]!["input"]!["turn_detection"]);
+        Assert.Equal("gpt-4o-mini-transcribe", (string?)update["session"]!["audio"]!["input"]!["transcription"]!["model"]);
 
         cut.Find("[data-testid=push-to-talk]").PointerDown();
         cut.WaitForAssertion(() => Assert.Equal([false], muted.Invocations.Select(i => (bool)i.Arguments[0]!)));
         cut.Find("[data-testid=push-to-talk]").PointerUp();
         cut.WaitForAssertion(() => Assert.Equal([false, true], muted.Invocations.Select(i => (bool)i.Arguments[0]!)));
-        Assert.Equal(["session.update", "input_audio_buffer.commit", "response.create"], SentJson().Select(j => (string?)JsonNode.Parse(j)!["type"]));
+        Assert.Equal(["session.update", "input_audio_buffer.clear", "input_audio_buffer.commit"], SentTypes());
+
+        await Push(cut, """{"type":"input_audio_buffer.committed","item_id":"item_1"}""");
+        cut.WaitForAssertion(() => Assert.Equal("response.create", SentTypes()[^1]));
 
         cut.Find("input[data-testid=mute]").Change(true);
         cut.WaitForAssertion(() => Assert.Equal([false, true, true], muted.Invocations.Select(i => (bool)i.Arguments[0]!)));
@@ -478,6 +485,76 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
 
         await cut.InvokeAsync(() => Page(cut).OnPlaybackBlocked("NotAllowedError: play() failed"));
         cut.WaitForAssertion(() => Assert.Contains("blocked audio playback (NotAllowedError: play() failed)", cut.Find("[data-testid=playback-problem]").TextContent, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_refused_commit_gets_no_response_create_and_says_why()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        _peer.SetupVoid("setMuted", _ => true).SetVoidResult();
+        var cut = RenderPage();
+        cut.Find("input[data-testid=push-to-talk-switch]").Change(true);
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+
+        cut.Find("[data-testid=push-to-talk]").PointerDown();
+        cut.Find("[data-testid=push-to-talk]").PointerUp();
+        cut.WaitForAssertion(() => Assert.Equal("input_audio_buffer.commit", SentTypes()[^1]));
+        await Push(cut, """{"type":"error","error":{"type":"invalid_request_error","code":"input_audio_buffer_commit_empty","message":"Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has 40.00ms of audio."}}""");
+
+        cut.WaitForAssertion(() => Assert.Contains("buffer only has 40.00ms", cut.Find("[data-testid=talk-problem]").TextContent, StringComparison.Ordinal));
+        Assert.DoesNotContain("response.create", SentTypes());
+        Assert.Equal("true", cut.Find("[data-testid=log-row][data-type=error]").GetAttribute("data-failed"));
+
+        cut.Find("[data-testid=push-to-talk]").PointerDown();
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=talk-problem]")));
+    }
+
+    [Fact]
+    public async Task Push_to_talk_switches_turn_detection_live_with_a_session_update()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        var muted = _peer.SetupVoid("setMuted", _ => true);
+        muted.SetVoidResult();
+        var cut = RenderPage();
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+        cut.WaitForAssertion(() => Assert.Equal("Connected", State(cut)));
+        Assert.Empty(cut.FindAll("[data-testid=push-to-talk]"));
+
+        cut.Find("input[data-testid=push-to-talk-switch]").Change(true);
+        cut.WaitForAssertion(() => Assert.Equal(2, SentTypes().Count));
+        var toManual = JsonNode.Parse(SentJson()[1])!;
+        Assert.Equal("session.update", (string?)toManual["type"]);
+        Assert.True(toManual["session"]!["audio"]!["input"]!.AsObject().ContainsKey("turn_detection"));
+        Assert.Null(toManual["session"]!["audio"]!["input"]!["turn_detection"]);
+        Assert.Equal([true], muted.Invocations.Select(i => (bool)i.Arguments[0]!));
+        Assert.Single(cut.FindAll("[data-testid=push-to-talk]"));
+
+        cut.Find("input[data-testid=push-to-talk-switch]").Change(false);
+        cut.WaitForAssertion(() => Assert.Equal(3, SentTypes().Count));
+        Assert.Equal("server_vad", (string?)JsonNode.Parse(SentJson()[2])!["session"]!["audio"]!["input"]!["turn_detection"]!["type"]);
+        Assert.Equal([true, false], muted.Invocations.Select(i => (bool)i.Arguments[0]!));
+    }
+
+    [Fact]
+    public async Task Spoken_turns_become_you_bubbles_that_say_the_offline_transcript_is_a_fixed_phrase()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        var cut = RenderPage();
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+
+        await Push(cut,
+            """{"type":"conversation.item.input_audio_transcription.delta","item_id":"item_7","content_index":0,"delta":"Hello "}""");
+        cut.WaitForAssertion(() => Assert.Equal("Hello", cut.Find("[data-testid=turn][data-speaker=user]").Children[1].TextContent.Trim()));
+        await Push(cut,
+            """{"type":"conversation.item.input_audio_transcription.delta","item_id":"item_7","content_index":0,"delta":"simulator"}""",
+            """{"type":"conversation.item.input_audio_transcription.completed","item_id":"item_7","content_index":0,"transcript":"Hello simulator, can you hear me?"}""");
+
+        cut.WaitForAssertion(() => Assert.Equal("Hello simulator, can you hear me?", cut.Find("[data-testid=turn][data-speaker=user]").Children[1].TextContent.Trim()));
+        Assert.Single(cut.FindAll("[data-testid=turn]"));
+        Assert.Contains("the same fixed phrase", cut.Find("[data-testid=spoken-turn]").GetAttribute("aria-label"), StringComparison.Ordinal);
     }
 
     private IRenderedComponent<MainLayout> RenderPage() =>
@@ -495,6 +572,8 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         cut.InvokeAsync(() => Page(cut).OnServerEvents([.. events.Select(e => new ServerEventChunk(e, 1_795_000_000_000, false))], new AudioLevels(0.1, 0.2), false));
 
     private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
+
+    private List<string?> SentTypes() => [.. SentJson().Select(j => (string?)JsonNode.Parse(j)!["type"])];
 
     private List<string> SentJson() => [.. _peer.Invocations.Where(i => i.Identifier == "send").Select(i => (string)i.Arguments[0]!)];
 

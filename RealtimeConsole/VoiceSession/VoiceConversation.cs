@@ -20,6 +20,9 @@ public sealed class TranscriptTurn(Speaker speaker, string key)
 
     /// <summary>The response ended before this turn was complete (cancelled, e.g. by barge-in, or failed).</summary>
     public bool Interrupted { get; set; }
+
+    /// <summary>A spoken turn, as the server transcribed it (not typed).</summary>
+    public bool FromAudio { get; init; }
 }
 
 public sealed record RateLimitReading(string Name, long Limit, long Remaining, double ResetSeconds);
@@ -86,13 +89,16 @@ public sealed class VoiceConversation
                 done.Text = Str(root, "transcript") ?? Str(root, "text") ?? done.Text;
                 done.Done = true;
                 return ServerEventEffect.None;
-            case "conversation.item.input_audio_transcription.completed":
-                _turns.Add(new TranscriptTurn(Speaker.User, Str(root, "item_id") ?? $"speech-{_turns.Count}")
-                {
-                    Text = Str(root, "transcript") ?? "",
-                    Done = true,
-                });
+            case "conversation.item.input_audio_transcription.delta":
+                SpokenTurn(Str(root, "item_id")).Text += Str(root, "delta");
                 return ServerEventEffect.None;
+            case "conversation.item.input_audio_transcription.completed":
+                var spoken = SpokenTurn(Str(root, "item_id"));
+                spoken.Text = Str(root, "transcript") ?? spoken.Text;
+                spoken.Done = true;
+                return ServerEventEffect.None;
+            case "input_audio_buffer.committed":
+                return new ServerEventEffect { InputCommitted = true };
             case "response.done":
                 return ApplyResponseDone(root);
             case "rate_limits.updated":
@@ -108,7 +114,7 @@ public sealed class VoiceConversation
                 var code = error.ValueKind == JsonValueKind.Object ? Str(error, "code") : null;
                 var message = error.ValueKind == JsonValueKind.Object ? Str(error, "message") : null;
                 LastError = $"{code ?? "error"}: {message ?? "(no message)"}";
-                return new ServerEventEffect { SessionExpired = code == "session_expired" };
+                return new ServerEventEffect { SessionExpired = code == "session_expired", ErrorCode = code ?? "error", ErrorMessage = message };
             default:
                 return ServerEventEffect.None;
         }
@@ -158,6 +164,19 @@ public sealed class VoiceConversation
         return new ServerEventEffect { FunctionCalls = calls };
     }
 
+    private TranscriptTurn SpokenTurn(string? itemId)
+    {
+        var key = itemId ?? "speech";
+        var turn = _turns.FindLast(t => t.Speaker == Speaker.User && t.Key == key);
+        if (turn is null)
+        {
+            turn = new TranscriptTurn(Speaker.User, key) { FromAudio = true };
+            _turns.Add(turn);
+        }
+
+        return turn;
+    }
+
     private TranscriptTurn AssistantTurn(string key)
     {
         var turn = _turns.FindLast(t => t.Speaker == Speaker.Assistant && t.Key == key);
@@ -186,4 +205,12 @@ public sealed record ServerEventEffect
     public bool RateLimitsChanged { get; init; }
 
     public bool SessionExpired { get; init; }
+
+    /// <summary>The server committed the input audio buffer (a manual turn may now get its response).</summary>
+    public bool InputCommitted { get; init; }
+
+    /// <summary>The code of an <c>error</c> event, if this was one.</summary>
+    public string? ErrorCode { get; init; }
+
+    public string? ErrorMessage { get; init; }
 }

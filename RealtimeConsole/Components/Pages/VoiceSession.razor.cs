@@ -8,6 +8,7 @@ using RealtimeConsole.Components.Layout;
 using RealtimeConsole.Components.Panels;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
+using RealtimeConsole.Upstream;
 using RealtimeConsole.VoiceSession;
 
 namespace RealtimeConsole.Components.Pages;
@@ -48,6 +49,8 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     private string? _highlighted;
     private string? _microphoneError;
     private string? _playbackProblem;
+    private string? _talkProblem;
+    private bool _commitPending;
     private IReadOnlyList<MicrophoneInfo> _microphones = [];
     private string _microphoneId = "";
     private bool _muted;
@@ -67,6 +70,8 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
     [Inject] private BrokerTelemetry Telemetry { get; set; } = null!;
+
+    [Inject] private UpstreamEndpoint Upstream { get; set; } = null!;
 
     [CascadingParameter] public MainLayout? Layout { get; set; }
 
@@ -110,6 +115,11 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         try
         {
             var module = await ModuleAsync();
+            if (_transcript is not null)
+            {
+                await module.InvokeVoidAsync("followNewest", _transcript.ScrollArea);
+            }
+
             _microphones = await module.InvokeAsync<MicrophoneInfo[]>("listMicrophones");
         }
         catch (JSException ex)
@@ -127,6 +137,8 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         _toolCalls.Clear();
         _statsPanel?.Show(null);
         _playbackProblem = null;
+        _talkProblem = null;
+        _commitPending = false;
         await ConnectAsync(reconnecting: false);
     }
 
@@ -384,6 +396,31 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
             return true;
         }
 
+        return await FinishManualTurnAsync(effect);
+    }
+
+    /// <summary>A released button asked for a commit: a response follows only once the server committed the audio.</summary>
+    private async Task<bool> FinishManualTurnAsync(ServerEventEffect effect)
+    {
+        if (!_commitPending)
+        {
+            return false;
+        }
+
+        if (effect.InputCommitted)
+        {
+            _commitPending = false;
+            await SendEventAsync(new JsonObject { ["type"] = "response.create" });
+            return false;
+        }
+
+        if (effect.ErrorCode is "input_audio_buffer_commit_empty")
+        {
+            _commitPending = false;
+            _talkProblem = $"Nothing was sent to the model: {effect.ErrorMessage ?? "the buffer was empty."} Hold the button while you speak.";
+            return true;
+        }
+
         return false;
     }
 
@@ -459,24 +496,45 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         }
     }
 
+    // A press starts a turn from silence: whatever the open microphone buffered before it is dropped.
     private async Task TalkStartAsync()
     {
-        if (_peer is not null && !_muted)
-        {
-            await _peer.InvokeVoidAsync("setMuted", false);
-        }
-    }
-
-    private async Task TalkEndAsync()
-    {
-        if (_peer is null)
+        if (_peer is null || _muted)
         {
             return;
         }
 
-        await _peer.InvokeVoidAsync("setMuted", true);
+        _talkProblem = null;
+        await SendEventAsync(new JsonObject { ["type"] = "input_audio_buffer.clear" });
+        await _peer.InvokeVoidAsync("setMuted", false);
+    }
+
+    private async Task TalkEndAsync()
+    {
+        if (_peer is null || _muted)
+        {
+            return;
+        }
+
+        if (_settings.PushToTalk)
+        {
+            await _peer.InvokeVoidAsync("setMuted", true);
+        }
+
+        _commitPending = true;
         await SendEventAsync(new JsonObject { ["type"] = "input_audio_buffer.commit" });
-        await SendEventAsync(new JsonObject { ["type"] = "response.create" });
+    }
+
+    /// <summary>Push-to-talk or turn detection changed: while connected, tell the server and (un)mute the microphone to match.</summary>
+    private async Task TurnsChangedAsync()
+    {
+        if (_state != VoiceConnectionState.Connected || _peer is null)
+        {
+            return;
+        }
+
+        await SendEventAsync(_settings.BuildTurnDetectionUpdate());
+        await _peer.InvokeVoidAsync("setMuted", _muted || _settings.PushToTalk);
     }
 
     private async Task SetVolumeAsync(int volume)
