@@ -3,6 +3,7 @@ using Bunit.TestDoubles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.Components.Layout;
+using RealtimeConsole.Components.Panels;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.Tests.Infrastructure;
@@ -434,7 +435,8 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
 
         cut.WaitForAssertion(() => Assert.DoesNotContain("--mud-palette-background: rgba(245,246,250,1)", cut.Markup, StringComparison.OrdinalIgnoreCase));
         Assert.Contains("voice-panel--highlighted", cut.Find("[data-panel=log]").ClassName, StringComparison.Ordinal);
-        Assert.Contains("Theme switched", cut.Markup, StringComparison.Ordinal);
+        Assert.Equal("Theme switched", cut.Find("[data-testid=toasts] [data-testid=toast]").TextContent.Trim());
+        Assert.Empty(cut.FindAll(".mud-snackbar"));
         Assert.Equal(["launch_rocket", "show_toast", "highlight_panel", "set_theme"], cut.FindAll("[data-testid=tool-call]").Select(r => r.GetAttribute("data-tool")));
         Assert.Contains("unknown tool", cut.FindAll("[data-testid=tool-call]")[0].TextContent, StringComparison.Ordinal);
 
@@ -444,6 +446,9 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         Assert.Equal("""{"theme":"dark","ok":true}""", (string?)sent[0]["item"]!["output"]);
         Assert.Equal("response.create", (string?)sent[4]["type"]);
         Assert.Equal(5, sent.Count);
+
+        await cut.InvokeAsync(() => _time.Advance(VoiceToasts.ShownFor));
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=toast]")));
     }
 
     [Fact]
@@ -508,6 +513,27 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
 
         cut.Find("[data-testid=push-to-talk]").PointerDown();
         cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=talk-problem]")));
+    }
+
+    [Fact]
+    public async Task Pressing_to_talk_while_the_assistant_answers_interrupts_it()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        _peer.SetupVoid("setMuted", _ => true).SetVoidResult();
+        var cut = RenderPage();
+        cut.Find("input[data-testid=push-to-talk-switch]").Change(true);
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+        await Push(cut, """{"type":"response.created","response":{"id":"resp_1"}}""");
+
+        cut.Find("[data-testid=push-to-talk]").PointerDown();
+        cut.WaitForAssertion(() => Assert.Equal(["session.update", "input_audio_buffer.clear", "response.cancel", "output_audio_buffer.clear"], SentTypes()));
+
+        await Push(cut, """{"type":"response.done","response":{"id":"resp_1","status":"cancelled","output":[]}}""");
+        cut.Find("[data-testid=push-to-talk]").PointerUp();
+        cut.Find("[data-testid=push-to-talk]").PointerDown();
+        cut.WaitForAssertion(() => Assert.Equal("input_audio_buffer.clear", SentTypes()[^1]));
+        Assert.Single(SentTypes(), t => t == "response.cancel");
     }
 
     [Fact]

@@ -56,6 +56,7 @@ public static class RealtimeConsoleHosting
 
         app.MapStaticAssets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.AnnounceUpstream();
         return app;
     }
 }

@@ -53,6 +53,9 @@ public sealed class VoiceConversation
 
     public string? SessionId { get; private set; }
 
+    /// <summary>Between <c>response.created</c> and <c>response.done</c>: the assistant is answering.</summary>
+    public bool ResponseActive { get; private set; }
+
     public void AddUserText(string text) => _turns.Add(new TranscriptTurn(Speaker.User, $"local-{_turns.Count}") { Text = text, Done = true });
 
     public void ResetUsage() => Usage = UsageTotals.Zero;
@@ -99,7 +102,11 @@ public sealed class VoiceConversation
                 return ServerEventEffect.None;
             case "input_audio_buffer.committed":
                 return new ServerEventEffect { InputCommitted = true };
+            case "response.created":
+                ResponseActive = true;
+                return ServerEventEffect.None;
             case "response.done":
+                ResponseActive = false;
                 return ApplyResponseDone(root);
             case "rate_limits.updated":
                 RateLimits = root.TryGetProperty("rate_limits", out var limits) && limits.ValueKind == JsonValueKind.Array

@@ -42,6 +42,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     private VoiceStatsPanel? _statsPanel;
     private VoiceTranscriptPanel? _transcript;
     private VoiceEventLogPanel? _logPanel;
+    private VoiceToasts? _toasts;
     private VoiceConnectionState _state = VoiceConnectionState.Idle;
     private string? _reason;
     private string? _limitInForce;
@@ -66,8 +67,6 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     [Inject] private IJSRuntime JS { get; set; } = null!;
 
     [Inject] private TimeProvider Time { get; set; } = null!;
-
-    [Inject] private ISnackbar Snackbar { get; set; } = null!;
 
     [Inject] private BrokerTelemetry Telemetry { get; set; } = null!;
 
@@ -506,6 +505,13 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
         _talkProblem = null;
         await SendEventAsync(new JsonObject { ["type"] = "input_audio_buffer.clear" });
+        if (_conversation.ResponseActive)
+        {
+            // Talking over the assistant interrupts it, as in openai-realtime-agents: its reply and queued audio stop.
+            await SendEventAsync(new JsonObject { ["type"] = "response.cancel" });
+            await SendEventAsync(new JsonObject { ["type"] = "output_audio_buffer.clear" });
+        }
+
         await _peer.InvokeVoidAsync("setMuted", false);
     }
 
@@ -572,7 +578,12 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
     public Task ShowToastAsync(string message, string severity)
     {
-        Snackbar.Add(message, severity switch
+        if (_toasts is null)
+        {
+            throw new InvalidOperationException("the page has not rendered its toast area yet");
+        }
+
+        _toasts.Show(message, severity switch
         {
             "success" => Severity.Success,
             "warning" => Severity.Warning,
