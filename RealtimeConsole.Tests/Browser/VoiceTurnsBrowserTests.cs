@@ -113,9 +113,9 @@ public sealed class VoiceTurnsBrowserTests(BrowserFixture fixture)
         await Assertions.Expect(page.Locator("[data-testid=turn][data-speaker=assistant]").Last).ToContainTextAsync(SimulatedInputTranscription.Phrase);
         // One response.create per committed turn, each sent after the server said committed, and no error.
         await filter.FillAsync("input_audio_buffer.committed");
-        await Assertions.Expect(page.Locator("[data-testid=log-row]")).ToHaveCountAsync(3);
+        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='input_audio_buffer.committed']")).ToHaveCountAsync(3);
         await filter.FillAsync("response.create");
-        await Assertions.Expect(page.Locator("[data-testid=log-row]")).ToHaveCountAsync(3);
+        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='response.create']")).ToHaveCountAsync(3);
         await filter.FillAsync("error");
         await Assertions.Expect(page.Locator("[data-testid=log-row]")).ToHaveCountAsync(0);
         await filter.FillAsync("");
