@@ -125,7 +125,11 @@ public sealed class VoiceTurnsBrowserTests(BrowserFixture fixture)
         Assert.True(scroll[1] <= scroll[2] || scroll[0] + scroll[2] >= scroll[1] - 30, $"The transcript stays at scrollTop {scroll[0]} of {scroll[1]} (box {scroll[2]}).");
         var transcript = await page.GetByTestId("transcript").BoundingBoxAsync();
         Assert.True(transcript!.Y < 900, $"On a phone the transcript starts {transcript.Y:0} px down while connected.");
+        await page.EvaluateAsync("window.scrollTo(0, 0)");
         await page.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "voice-ptt-390.png") });
+        await page.SetViewportSizeAsync(1280, 800);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "voice-ptt-1280.png") });
+        await page.SetViewportSizeAsync(390, 844);
         await page.GetByTestId("log-export").ScrollIntoViewIfNeededAsync();
         await Assertions.Expect(page.GetByTestId("disconnect")).ToBeInViewportAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "voice-ptt-390-scrolled.png") });

@@ -529,7 +529,9 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         cut.Find("[data-testid=push-to-talk]").PointerDown();
         cut.WaitForAssertion(() => Assert.Equal(["session.update", "input_audio_buffer.clear", "response.cancel", "output_audio_buffer.clear"], SentTypes()));
 
-        await Push(cut, """{"type":"response.done","response":{"id":"resp_1","status":"cancelled","output":[]}}""");
+        await Push(cut, """{"type":"response.output_audio_transcript.delta","response_id":"resp_1","item_id":"item_9","delta":"Let me"}""",
+            """{"type":"response.done","response":{"id":"resp_1","status":"cancelled","output":[]}}""");
+        cut.WaitForAssertion(() => Assert.Contains("(interrupted)", cut.Find("[data-testid=turn][data-speaker=assistant]").TextContent, StringComparison.Ordinal));
         cut.Find("[data-testid=push-to-talk]").PointerUp();
         cut.Find("[data-testid=push-to-talk]").PointerDown();
         cut.WaitForAssertion(() => Assert.Equal("input_audio_buffer.clear", SentTypes()[^1]));

@@ -168,6 +168,13 @@ public sealed class VoiceConversation
             }
         }
 
+        // A cancelled or failed response may list no output: whatever the assistant was still saying ends here, interrupted.
+        foreach (var open in completed ? [] : _turns.Where(t => t.Speaker == Speaker.Assistant && !t.Done))
+        {
+            open.Done = true;
+            open.Interrupted = true;
+        }
+
         return new ServerEventEffect { FunctionCalls = calls };
     }
 
