@@ -22,11 +22,35 @@ export function downloadText(fileName, text, mimeType) {
     URL.revokeObjectURL(url);
 }
 
+// Keeps a scrolling list at its newest entry unless the person has scrolled up to read (then it stays put).
+export function followNewest(element) {
+    let pinned = true;
+    element.addEventListener("scroll", () => {
+        pinned = element.scrollTop + element.clientHeight >= element.scrollHeight - 24;
+    });
+    new MutationObserver(() => {
+        if (pinned) {
+            element.scrollTop = element.scrollHeight;
+        }
+    }).observe(element, { childList: true, subtree: true, characterData: true });
+}
+
 export function createPeer(dotNet, audioElement) {
     return new VoiceSessionPeer(dotNet, audioElement);
 }
 
-async function readError(response) {
+// What the page logs about every HTTP step: method, path, status, time taken and the request id the server named.
+function stepOf(method, url, response, startedAt) {
+    return {
+        method,
+        url,
+        status: response?.status ?? 0,
+        elapsedMs: Math.round(performance.now() - startedAt),
+        requestId: response?.headers.get("x-request-id") ?? null,
+    };
+}
+
+async function readError(response, step) {
     const text = await response.text();
     let code = null;
     let message = text || response.statusText;
@@ -37,6 +61,7 @@ async function readError(response) {
             code = body.error.code ?? null;
             message = body.error.message ?? message;
             retryAfterSeconds = body.error.retry_after_seconds ?? null;
+            step.requestId ??= body.error.upstream_request_id ?? null;
         }
     } catch {
         // Not JSON (e.g. a proxy's HTML page): the raw text is the message.
@@ -45,7 +70,19 @@ async function readError(response) {
     if (retryAfterSeconds === null && Number.isFinite(header) && header > 0) {
         retryAfterSeconds = header;
     }
-    return { ok: false, status: response.status, code, message, retryAfterSeconds };
+    return { ok: false, status: response.status, code, message, retryAfterSeconds, step };
+}
+
+// A fetch that never throws: a network failure becomes a step with status 0 and the browser's reason.
+async function send(method, url, init) {
+    const startedAt = performance.now();
+    try {
+        const response = await fetch(url, { ...init, method });
+        return { response, step: stepOf(method, url, response, startedAt) };
+    } catch (error) {
+        const step = stepOf(method, url, null, startedAt);
+        return { failure: { ok: false, status: 0, code: "network_error", message: `${method} ${url} failed: ${error.message}`, retryAfterSeconds: null, step } };
+    }
 }
 
 class VoiceSessionPeer {
@@ -65,16 +102,18 @@ class VoiceSessionPeer {
         if (refusedSecret) {
             headers["X-Refused-Client-Secret"] = refusedSecret;
         }
-        const response = await fetch("/api/realtime/client-secret", {
-            method: "POST",
+        const { response, step, failure } = await send("POST", "/api/realtime/client-secret", {
             headers,
             body: JSON.stringify(sessionOverrides ?? {}),
         });
+        if (failure) {
+            return failure;
+        }
         if (!response.ok) {
-            return await readError(response);
+            return await readError(response, step);
         }
         const body = await response.json();
-        return { ok: true, status: response.status, value: body.value, callsUrl: body.calls_url, expiresAt: body.expires_at };
+        return { ok: true, status: response.status, value: body.value, callsUrl: body.calls_url, expiresAt: body.expires_at, step };
     }
 
     // Opens the microphone and negotiates; posts the offer to callsUrl (with the secret when browser-direct).
@@ -116,7 +155,10 @@ class VoiceSessionPeer {
         if (options.secret) {
             headers.Authorization = `Bearer ${options.secret}`;
         }
-        let response = await fetch(options.callsUrl, { method: "POST", headers, body: offer.sdp });
+        let { response, step, failure } = await send("POST", options.callsUrl, { headers, body: offer.sdp });
+        if (failure) {
+            return failure;
+        }
         if (response.status === 401 && options.secret) {
             // A shared key refused as already used: one fresh key from the broker and one more try, never a loop.
             const fresh = await this.requestSecret(this.sessionOverrides, options.secret);
@@ -124,17 +166,20 @@ class VoiceSessionPeer {
                 return fresh;
             }
             headers.Authorization = `Bearer ${fresh.value}`;
-            response = await fetch(fresh.callsUrl ?? options.callsUrl, { method: "POST", headers, body: offer.sdp });
+            ({ response, step, failure } = await send("POST", fresh.callsUrl ?? options.callsUrl, { headers, body: offer.sdp }));
+            if (failure) {
+                return failure;
+            }
         }
         if (!response.ok) {
-            return await readError(response);
+            return await readError(response, step);
         }
         const answer = await response.text();
         // Through the server, Location names our broker's call, which Disconnect hangs up; direct calls end with the peer.
         const location = response.headers.get("location");
         this.hangUpUrl = options.secret ? null : location;
         await pc.setRemoteDescription({ type: "answer", sdp: answer });
-        return { ok: true, status: response.status, code: null, message: location, retryAfterSeconds: null };
+        return { ok: true, status: response.status, code: null, message: location, retryAfterSeconds: null, step };
     }
 
     send(json) {

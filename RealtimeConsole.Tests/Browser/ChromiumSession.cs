@@ -78,8 +78,9 @@ public sealed class ChromiumSession : IAsyncLifetime
     /// <summary>Navigates and waits until the Blazor circuit is live (the layout marks itself interactive).</summary>
     public static async Task GotoInteractiveAsync(IPage page, Uri url)
     {
-        await page.GotoAsync(url.ToString());
-        await page.Locator("[data-interactive=true]").WaitForAsync(new() { Timeout = 15_000 });
+        // The first page of a class also starts the app; under a load of 40+ on two cores that took over Playwright's 30 s.
+        await page.GotoAsync(url.ToString(), new() { Timeout = 90_000 });
+        await page.Locator("[data-interactive=true]").WaitForAsync(new() { Timeout = 60_000 });
     }
 
     public async Task DisposeAsync()
@@ -98,7 +99,8 @@ public sealed class BrowserFixture : IAsyncLifetime
 {
     public ChromiumSession Chromium { get; } = new();
 
-    public Infrastructure.LoopbackConsoleServer Server { get; } = new();
+    // Detailed circuit errors, so a failed event dispatch names the server's exception in the page error the test reports.
+    public Infrastructure.LoopbackConsoleServer Server { get; } = (Infrastructure.LoopbackConsoleServer)new Infrastructure.LoopbackConsoleServer().WithSetting("DetailedErrors", "true");
 
     public Task InitializeAsync() => Chromium.InitializeAsync();
 

@@ -39,6 +39,14 @@ public sealed class LimitsPageTests : ConsoleComponentTest
     }
 
     [Fact]
+    public void The_status_banner_comes_before_the_remote_watch_panel()
+    {
+        var cut = Render<LimitsPage>();
+        var order = cut.FindAll("[data-testid=backoff], [data-testid=remote-panel]").Select(e => e.GetAttribute("data-testid"));
+        Assert.Equal(["backoff", "remote-panel"], order);
+    }
+
+    [Fact]
     public void A_storm_of_updates_costs_one_render_per_gap()
     {
         var cut = Render<LimitsPage>();
@@ -147,12 +155,13 @@ public sealed class LimitsPageTests : ConsoleComponentTest
 
         var gauge = cut.Find("[data-testid=gauge-client_secrets-requests]");
         Assert.Contains("requests: 3 of 100 left", gauge.TextContent);
-        Assert.Contains("resets in 40 s", gauge.TextContent);
+        Assert.Contains("full again in 40 s", gauge.TextContent);
         Assert.Contains("Local budget 2 of 60/min · 5 queued", cut.Find("[data-testid=budget-client_secrets] [data-testid=local-budget]").TextContent);
     }
 
     [Theory]
-    [InlineData(BackoffKind.CoolingDown, 95, "mud-error-text", "cooling down: nothing is sent")]
+    [InlineData(BackoffKind.CoolingDown, 95, "mud-warning-text", "cooling down: nothing is sent")]
+    [InlineData(BackoffKind.CoolingDown, 3, "mud-error-text", "cooling down: nothing is sent")]
     [InlineData(BackoffKind.Idle, 95, "mud-warning-text", "429 at 10:00:00 UTC")]
     [InlineData(BackoffKind.Idle, 3, "mud-error-text", "429 at 10:00:00 UTC")]
     public void A_gauge_is_not_green_while_cooling_down_or_after_a_429_whatever_the_headers_say(BackoffKind kind, int remaining, string colour, string note)

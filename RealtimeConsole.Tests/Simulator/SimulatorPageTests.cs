@@ -47,12 +47,24 @@ public sealed class SimulatorPageTests : ConsoleComponentTest
     {
         var cut = Render<SimulatorPage>();
 
-        cut.Find("[data-testid=limit-calls] input").Change("5");
+        cut.Find("[data-testid=limit-calls] input").Input("5");
         cut.Find("[data-testid=limit-calls] button[data-testid=limit-apply]").Click();
 
         Assert.Equal(5, Limiter.GetLimit(SimulatorResource.Calls));
         _time.Advance(SimulatorChangeNotifier.Interval);
         cut.WaitForAssertion(() => Assert.Equal("5 / 5 left", cut.Find("[data-testid=limit-calls] [data-testid=bucket-level]").TextContent.Trim()));
+    }
+
+    [Fact]
+    public void Typing_a_limit_enables_apply_at_once_and_enter_applies_it()
+    {
+        var cut = Render<SimulatorPage>();
+
+        cut.Find("[data-testid=limit-responses] input").Input("7");
+        Assert.False(cut.Find("[data-testid=limit-responses] button[data-testid=limit-apply]").HasAttribute("disabled"));
+        cut.Find("[data-testid=limit-responses] input").KeyDown(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = "Enter" });
+
+        Assert.Equal(7, Limiter.GetLimit(SimulatorResource.Responses));
     }
 
     [Fact]

@@ -15,9 +15,10 @@ public sealed class MarkupInjectionTests : ConsoleComponentTest
     [Fact]
     public void A_transcript_shows_markup_from_the_model_as_text()
     {
-        var turn = new TranscriptTurn(Speaker.Assistant, "item_1") { Text = Hostile, Done = true };
+        var conversation = new VoiceConversation();
+        conversation.AddUserText(Hostile);
 
-        var cut = Render<VoiceTranscriptPanel>(p => p.Add(x => x.Turns, [turn]).Add(x => x.Usage, UsageTotals.Zero).Add(x => x.SendError, Hostile));
+        var cut = Render<VoiceTranscriptPanel>(p => p.Add(x => x.Conversation, conversation).Add(x => x.SendError, Hostile));
 
         Assert.Empty(cut.FindAll("img"));
         Assert.Empty(cut.FindAll("script"));

@@ -3,6 +3,7 @@ using Bunit.TestDoubles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.Components.Layout;
+using RealtimeConsole.Components.Panels;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.Tests.Infrastructure;
@@ -26,9 +27,15 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         Services.AddLogging();
         Services.AddMetrics();
         Services.AddSingleton<BrokerMetrics>();
+        Services.AddSingleton<RealtimeConsole.RateLimits.IBrokerStateStore>(sp => new RealtimeConsole.RateLimits.MemoryBrokerStateStore(new RealtimeConsole.RateLimits.BudgetGuesses(60, 60), sp.GetRequiredService<TimeProvider>()));
+        Services.AddSingleton<RealtimeConsole.Upstream.UpstreamSignals>();
+        Services.AddSingleton<RealtimeConsole.Tokens.SecretSignals>();
         Services.AddSingleton<BrokerTelemetry>();
+        Services.AddSingleton(new RealtimeConsole.Upstream.UpstreamEndpoint(
+            new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Options.Options.Create(new RealtimeConsole.Upstream.RealtimeOptions()), null!));
         _module = JSInterop.SetupModule(VoiceSessionPage.ModulePath);
         _module.Mode = JSRuntimeMode.Strict;
+        _module.SetupVoid("followNewest", _ => true).SetVoidResult();
         _module.Setup<MicrophoneInfo[]>("listMicrophones").SetResult([new MicrophoneInfo("mic-1", "Desk microphone")]);
         _peer = _module.SetupModule("createPeer", _ => true);
         _peer.Mode = JSRuntimeMode.Strict;
@@ -59,7 +66,7 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
 
         await cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(65)));
         cut.WaitForAssertion(() => Assert.Equal("01:05", cut.Find("[data-testid=connected-duration]").TextContent));
-        Assert.Equal(["listMicrophones", "createPeer", "connect", "send"], _module.Invocations.Select(i => i.Identifier));
+        Assert.Equal(["followNewest", "listMicrophones", "createPeer", "connect", "send"], _module.Invocations.Select(i => i.Identifier));
     }
 
     [Fact]
@@ -105,25 +112,128 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
     }
 
     [Fact]
-    public void A_429_counts_down_from_retry_after_and_connects_by_itself_when_it_ends()
+    public void A_429_names_one_wait_counts_it_down_and_connects_by_itself_when_it_ends()
     {
         var connect = _peer.Setup<PeerStepResult>("connect", _ => true);
-        connect.SetResult(new PeerStepResult(false, 429, "rate_limit_exceeded", "Rate limit reached for requests", 3));
+        connect.SetResult(new PeerStepResult(false, 429, "rate_limit_exceeded",
+            "The OpenAI rate limit is reached (Rate limit reached for gpt-realtime on requests per min (RPM): Limit 2, Used 2, Requested 1. Please try again in 19.129s.). Try again in 3 s.", 3)
+        {
+            Step = new HttpStep("POST", "/api/realtime/calls", 429, 812, "req_storm_1"),
+        });
         var cut = RenderPage();
 
         cut.Find("[data-testid=connect]").Click();
         cut.WaitForAssertion(() => Assert.Equal("WaitingToRetry", State(cut)));
-        Assert.Contains("Rate limit reached for requests Connecting again in 3 s.", cut.Find("[data-testid=countdown]").TextContent, StringComparison.Ordinal);
+        var countdown = cut.Find("[data-testid=countdown]").TextContent;
+        Assert.Equal(1, CountOf(countdown, " again "));
+        Assert.DoesNotContain("try again", countdown, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Requested 1.)", countdown, StringComparison.Ordinal);
+        Assert.Equal("Connecting again at 10:00:03 UTC (in 3 s).", cut.Find("[data-testid=countdown-wait]").TextContent.Trim());
         Assert.Single(_peer.Invocations, i => i.Identifier == "close");
 
+        var step = cut.Find("[data-testid=log-row][data-type='local.http']");
+        Assert.Equal("true", step.GetAttribute("data-failed"));
+        Assert.Contains("POST /api/realtime/calls → 429 rate_limit_exceeded · 812 ms · retry after 3 s · req_storm_1", step.TextContent, StringComparison.Ordinal);
+
         cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(1)));
-        cut.WaitForAssertion(() => Assert.Contains("again in 2 s.", cut.Find("[data-testid=countdown]").TextContent, StringComparison.Ordinal));
+        cut.WaitForAssertion(() => Assert.Contains("(in 2 s)", cut.Find("[data-testid=countdown-wait]").TextContent, StringComparison.Ordinal));
         Assert.Single(connect.Invocations);
 
         _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
         cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(2)));
         cut.WaitForAssertion(() => Assert.Equal("Negotiating", State(cut)));
         Assert.Equal(2, _module.Invocations.Count(i => i.Identifier == "createPeer"));
+    }
+
+    [Fact]
+    public void A_local_budget_refusal_names_the_limit_upstream_enforces_not_the_configured_budget()
+    {
+        Services.GetRequiredService<BrokerTelemetry>();
+        Services.GetRequiredService<RealtimeConsole.Upstream.UpstreamSignals>().OnCallCompleted(
+            new RealtimeConsole.Upstream.UpstreamCallRecord(_time.GetUtcNow(), UpstreamResource.Calls, 201, null, 40, 1, "req_ok"),
+            new RealtimeConsole.Upstream.UpstreamResponse(System.Net.HttpStatusCode.Created, "", "application/sdp", null, "req_ok", null, null, null, new RateLimitHeaders(2, 0, TimeSpan.FromSeconds(30))));
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(new PeerStepResult(false, 429, "rate_limited",
+            "The calls budget (60/min) is used up, so the request was not sent to be refused upstream. Try again in 30 s.", 30));
+        var cut = RenderPage();
+
+        cut.Find("[data-testid=connect]").Click();
+        cut.WaitForAssertion(() => Assert.Equal("WaitingToRetry", State(cut)));
+        Assert.Equal("Rate limited while exchanging the SDP offer: The calls budget is used up, so the request was not sent to be refused upstream.",
+            cut.Find("[data-testid=countdown-reason]").TextContent.Trim());
+        Assert.StartsWith("Limit in force for calls: 2 requests/min (0 left at 10:00:00 UTC", cut.Find("[data-testid=limit-in-force]").TextContent.Trim(), StringComparison.Ordinal);
+        Assert.DoesNotContain("60", cut.Find("[data-testid=countdown]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void While_negotiating_the_page_says_what_the_broker_waits_for_and_until_when()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true);
+        var cut = RenderPage();
+        cut.Find("[data-testid=connect]").Click();
+        cut.WaitForAssertion(() => Assert.Equal("Idle", cut.Find("[data-testid=upstream-status]").GetAttribute("data-kind")));
+        Assert.Contains("Waiting for the server's answer (0 s so far)", cut.Find("[data-testid=upstream-status]").TextContent, StringComparison.Ordinal);
+
+        Services.GetRequiredService<BrokerTelemetry>();
+        Services.GetRequiredService<RealtimeConsole.Upstream.UpstreamSignals>().OnRetrying(UpstreamResource.Calls, 1, 3, TimeSpan.FromSeconds(12), _time.GetUtcNow().AddSeconds(12));
+        cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(1)));
+        cut.WaitForAssertion(() => Assert.Equal(
+            "Retrying calls (attempt 1 of 3) — next try at 10:00:12 UTC (in 11 s).",
+            cut.Find("[data-testid=upstream-status-headline]").TextContent.Trim()));
+        Assert.Equal("Retrying", cut.Find("[data-testid=upstream-status]").GetAttribute("data-kind"));
+
+        cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(1)));
+        cut.WaitForAssertion(() => Assert.Contains("(in 10 s)", cut.Find("[data-testid=upstream-status-headline]").TextContent, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Server_events_and_ticks_re_render_the_live_panels_but_not_the_page_with_the_buttons()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        var cut = RenderPage();
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+        cut.WaitForAssertion(() => Assert.Equal("Connected", State(cut)));
+        // The Disconnect button renders when, and only when, the page around it does (bUnit counts a page's children's renders as its own).
+        var disconnect = cut.FindComponents<MudBlazor.MudButton>().Single(b => b.Find("button").GetAttribute("data-testid") == "disconnect");
+        var rendersBefore = disconnect.RenderCount;
+
+        for (var second = 0; second < 5; second++)
+        {
+            await Push(cut, """{"type":"response.output_audio_transcript.delta","item_id":"it_1","delta":"word "}""",
+                """{"type":"rate_limits.updated","rate_limits":[{"name":"requests","limit":60,"remaining":59,"reset_seconds":5}]}""");
+            await cut.InvokeAsync(() => Page(cut).OnStats(new ConnectionStats(12, 1, 0, "audio/opus")));
+            await cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(1)));
+        }
+
+        cut.WaitForAssertion(() => Assert.Equal("00:05", cut.Find("[data-testid=connected-duration]").TextContent));
+        cut.WaitForAssertion(() => Assert.Contains("word word word word word", cut.Find("[data-testid=transcript]").TextContent, StringComparison.Ordinal));
+        Assert.Equal("audio/opus", cut.Find("[data-testid=codec]").TextContent);
+        Assert.Equal(rendersBefore, disconnect.RenderCount);
+    }
+
+    [Theory]
+    [InlineData(59, 60, "ok")]
+    [InlineData(12, 60, "ok")]
+    [InlineData(11, 60, "low")]
+    [InlineData(0, 60, "empty")]
+    public async Task The_rate_limit_strip_follows_the_level_and_its_reset_ticks(int remaining, int limit, string level)
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        var cut = RenderPage();
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+
+        await cut.InvokeAsync(() => Page(cut).OnServerEvents(
+            [new ServerEventChunk($$"""{"type":"rate_limits.updated","rate_limits":[{"name":"requests","limit":{{limit}},"remaining":{{remaining}},"reset_seconds":3}]}""", _time.GetUtcNow().ToUnixTimeMilliseconds(), false)],
+            new AudioLevels(0, 0), false));
+        cut.WaitForAssertion(() => Assert.Equal(level, cut.Find("[data-testid=rate-limit]").GetAttribute("data-level")));
+        Assert.Contains("full again in 3 s", cut.Find("[data-testid=rate-limit]").TextContent, StringComparison.Ordinal);
+
+        await cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(2)));
+        cut.WaitForAssertion(() => Assert.Contains("full again in 1 s", cut.Find("[data-testid=rate-limit]").TextContent, StringComparison.Ordinal));
+        await cut.InvokeAsync(() => _time.Advance(TimeSpan.FromSeconds(1)));
+        cut.WaitForAssertion(() => Assert.DoesNotContain("full again in", cut.Find("[data-testid=rate-limit]").TextContent, StringComparison.Ordinal));
+        Assert.Contains("full again", cut.Find("[data-testid=rate-limit]").TextContent, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -328,7 +438,8 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
 
         cut.WaitForAssertion(() => Assert.DoesNotContain("--mud-palette-background: rgba(245,246,250,1)", cut.Markup, StringComparison.OrdinalIgnoreCase));
         Assert.Contains("voice-panel--highlighted", cut.Find("[data-panel=log]").ClassName, StringComparison.Ordinal);
-        Assert.Contains("Theme switched", cut.Markup, StringComparison.Ordinal);
+        Assert.Equal("Theme switched", cut.Find("[data-testid=toasts] [data-testid=toast]").TextContent.Trim());
+        Assert.Empty(cut.FindAll(".mud-snackbar"));
         Assert.Equal(["launch_rocket", "show_toast", "highlight_panel", "set_theme"], cut.FindAll("[data-testid=tool-call]").Select(r => r.GetAttribute("data-tool")));
         Assert.Contains("unknown tool", cut.FindAll("[data-testid=tool-call]")[0].TextContent, StringComparison.Ordinal);
 
@@ -338,6 +449,9 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         Assert.Equal("""{"theme":"dark","ok":true}""", (string?)sent[0]["item"]!["output"]);
         Assert.Equal("response.create", (string?)sent[4]["type"]);
         Assert.Equal(5, sent.Count);
+
+        await cut.InvokeAsync(() => _time.Advance(VoiceToasts.ShownFor));
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=toast]")));
     }
 
     [Fact]
@@ -358,12 +472,16 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
         Assert.Contains("muted = True", connect.Invocations.Single().Arguments[0]!.ToString(), StringComparison.Ordinal);
         var update = JsonNode.Parse(SentJson()[0])!;
         Assert.Null(update["session"]!["audio"]!["input"]!["turn_detection"]);
+        Assert.Equal("gpt-4o-mini-transcribe", (string?)update["session"]!["audio"]!["input"]!["transcription"]!["model"]);
 
         cut.Find("[data-testid=push-to-talk]").PointerDown();
         cut.WaitForAssertion(() => Assert.Equal([false], muted.Invocations.Select(i => (bool)i.Arguments[0]!)));
         cut.Find("[data-testid=push-to-talk]").PointerUp();
         cut.WaitForAssertion(() => Assert.Equal([false, true], muted.Invocations.Select(i => (bool)i.Arguments[0]!)));
-        Assert.Equal(["session.update", "input_audio_buffer.commit", "response.create"], SentJson().Select(j => (string?)JsonNode.Parse(j)!["type"]));
+        Assert.Equal(["session.update", "input_audio_buffer.clear", "input_audio_buffer.commit"], SentTypes());
+
+        await Push(cut, """{"type":"input_audio_buffer.committed","item_id":"item_1"}""");
+        cut.WaitForAssertion(() => Assert.Equal("response.create", SentTypes()[^1]));
 
         cut.Find("input[data-testid=mute]").Change(true);
         cut.WaitForAssertion(() => Assert.Equal([false, true, true], muted.Invocations.Select(i => (bool)i.Arguments[0]!)));
@@ -375,6 +493,99 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
 
         await cut.InvokeAsync(() => Page(cut).OnPlaybackBlocked("NotAllowedError: play() failed"));
         cut.WaitForAssertion(() => Assert.Contains("blocked audio playback (NotAllowedError: play() failed)", cut.Find("[data-testid=playback-problem]").TextContent, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_refused_commit_gets_no_response_create_and_says_why()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        _peer.SetupVoid("setMuted", _ => true).SetVoidResult();
+        var cut = RenderPage();
+        cut.Find("input[data-testid=push-to-talk-switch]").Change(true);
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+
+        cut.Find("[data-testid=push-to-talk]").PointerDown();
+        cut.Find("[data-testid=push-to-talk]").PointerUp();
+        cut.WaitForAssertion(() => Assert.Equal("input_audio_buffer.commit", SentTypes()[^1]));
+        await Push(cut, """{"type":"error","error":{"type":"invalid_request_error","code":"input_audio_buffer_commit_empty","message":"Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has 40.00ms of audio."}}""");
+
+        cut.WaitForAssertion(() => Assert.Contains("buffer only has 40.00ms", cut.Find("[data-testid=talk-problem]").TextContent, StringComparison.Ordinal));
+        Assert.DoesNotContain("response.create", SentTypes());
+        Assert.Equal("true", cut.Find("[data-testid=log-row][data-type=error]").GetAttribute("data-failed"));
+
+        cut.Find("[data-testid=push-to-talk]").PointerDown();
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=talk-problem]")));
+    }
+
+    [Fact]
+    public async Task Pressing_to_talk_while_the_assistant_answers_interrupts_it()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        _peer.SetupVoid("setMuted", _ => true).SetVoidResult();
+        var cut = RenderPage();
+        cut.Find("input[data-testid=push-to-talk-switch]").Change(true);
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+        await Push(cut, """{"type":"response.created","response":{"id":"resp_1"}}""");
+
+        cut.Find("[data-testid=push-to-talk]").PointerDown();
+        cut.WaitForAssertion(() => Assert.Equal(["session.update", "input_audio_buffer.clear", "response.cancel", "output_audio_buffer.clear"], SentTypes()));
+
+        await Push(cut, """{"type":"response.output_audio_transcript.delta","response_id":"resp_1","item_id":"item_9","delta":"Let me"}""",
+            """{"type":"response.done","response":{"id":"resp_1","status":"cancelled","output":[]}}""");
+        cut.WaitForAssertion(() => Assert.Contains("(interrupted)", cut.Find("[data-testid=turn][data-speaker=assistant]").TextContent, StringComparison.Ordinal));
+        cut.Find("[data-testid=push-to-talk]").PointerUp();
+        cut.Find("[data-testid=push-to-talk]").PointerDown();
+        cut.WaitForAssertion(() => Assert.Equal("input_audio_buffer.clear", SentTypes()[^1]));
+        Assert.Single(SentTypes(), t => t == "response.cancel");
+    }
+
+    [Fact]
+    public async Task Push_to_talk_switches_turn_detection_live_with_a_session_update()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        var muted = _peer.SetupVoid("setMuted", _ => true);
+        muted.SetVoidResult();
+        var cut = RenderPage();
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+        cut.WaitForAssertion(() => Assert.Equal("Connected", State(cut)));
+        Assert.Empty(cut.FindAll("[data-testid=push-to-talk]"));
+
+        cut.Find("input[data-testid=push-to-talk-switch]").Change(true);
+        cut.WaitForAssertion(() => Assert.Equal(2, SentTypes().Count));
+        var toManual = JsonNode.Parse(SentJson()[1])!;
+        Assert.Equal("session.update", (string?)toManual["type"]);
+        Assert.True(toManual["session"]!["audio"]!["input"]!.AsObject().ContainsKey("turn_detection"));
+        Assert.Null(toManual["session"]!["audio"]!["input"]!["turn_detection"]);
+        Assert.Equal([true], muted.Invocations.Select(i => (bool)i.Arguments[0]!));
+        Assert.Single(cut.FindAll("[data-testid=push-to-talk]"));
+
+        cut.Find("input[data-testid=push-to-talk-switch]").Change(false);
+        cut.WaitForAssertion(() => Assert.Equal(3, SentTypes().Count));
+        Assert.Equal("server_vad", (string?)JsonNode.Parse(SentJson()[2])!["session"]!["audio"]!["input"]!["turn_detection"]!["type"]);
+        Assert.Equal([true, false], muted.Invocations.Select(i => (bool)i.Arguments[0]!));
+    }
+
+    [Fact]
+    public async Task Spoken_turns_become_you_bubbles_that_say_the_offline_transcript_is_a_fixed_phrase()
+    {
+        _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(Answered);
+        var cut = RenderPage();
+        cut.Find("[data-testid=connect]").Click();
+        await cut.InvokeAsync(() => Page(cut).OnChannelOpen());
+
+        await Push(cut,
+            """{"type":"conversation.item.input_audio_transcription.delta","item_id":"item_7","content_index":0,"delta":"Hello "}""");
+        cut.WaitForAssertion(() => Assert.Equal("Hello", cut.Find("[data-testid=turn][data-speaker=user]").Children[1].TextContent.Trim()));
+        await Push(cut,
+            """{"type":"conversation.item.input_audio_transcription.delta","item_id":"item_7","content_index":0,"delta":"simulator"}""",
+            """{"type":"conversation.item.input_audio_transcription.completed","item_id":"item_7","content_index":0,"transcript":"Hello simulator, can you hear me?"}""");
+
+        cut.WaitForAssertion(() => Assert.Equal("Hello simulator, can you hear me?", cut.Find("[data-testid=turn][data-speaker=user]").Children[1].TextContent.Trim()));
+        Assert.Single(cut.FindAll("[data-testid=turn]"));
+        Assert.Contains("the same fixed phrase", cut.Find("[data-testid=spoken-turn]").GetAttribute("aria-label"), StringComparison.Ordinal);
     }
 
     private IRenderedComponent<MainLayout> RenderPage() =>
@@ -390,6 +601,10 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
 
     private static Task Push(IRenderedComponent<MainLayout> cut, params string[] events) =>
         cut.InvokeAsync(() => Page(cut).OnServerEvents([.. events.Select(e => new ServerEventChunk(e, 1_795_000_000_000, false))], new AudioLevels(0.1, 0.2), false));
+
+    private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
+
+    private List<string?> SentTypes() => [.. SentJson().Select(j => (string?)JsonNode.Parse(j)!["type"])];
 
     private List<string> SentJson() => [.. _peer.Invocations.Where(i => i.Identifier == "send").Select(i => (string)i.Arguments[0]!)];
 

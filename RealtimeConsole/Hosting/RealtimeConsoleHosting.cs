@@ -67,6 +67,7 @@ public static class RealtimeConsoleHosting
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode(options => options.ContentSecurityFrameAncestorsPolicy = null)
             .RequireAuthorization(AccessPolicies.SignedIn);
+        app.AnnounceUpstream();
         return app;
     }
 }

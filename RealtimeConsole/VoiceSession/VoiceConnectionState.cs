@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace RealtimeConsole.VoiceSession;
 
 public enum VoiceConnectionState
@@ -12,11 +14,14 @@ public enum VoiceConnectionState
 }
 
 /// <summary>What the browser module reports after a step that can fail (secret request or SDP exchange).</summary>
-public sealed record PeerStepResult(bool Ok, int Status, string? Code, string? Message, double? RetryAfterSeconds)
+public sealed partial record PeerStepResult(bool Ok, int Status, string? Code, string? Message, double? RetryAfterSeconds)
 {
     public string? Value { get; init; }
 
     public string? CallsUrl { get; init; }
+
+    /// <summary>The HTTP exchange behind this result (none when the step failed before sending, e.g. the microphone).</summary>
+    public HttpStep? Step { get; init; }
 
     public bool IsQuotaExhausted => Code == "insufficient_quota";
 
@@ -27,10 +32,23 @@ public sealed record PeerStepResult(bool Ok, int Status, string? Code, string? M
     {
         0 => Message ?? $"{step} failed.",
         _ when IsQuotaExhausted => $"The account's quota is used up ({Message}). Retrying will not help: check the plan and billing.",
-        _ when IsRateLimited => $"Rate limited while {step}: {Message}",
+        _ when IsRateLimited => $"Rate limited while {step}: {ConfiguredBudget().Replace(WithoutWaits(Message), "")}",
         _ => $"{step} failed: HTTP {Status}{(Code is null ? "" : $" {Code}")}: {Message}",
     };
+
+    /// <summary>The message without its "try again in …" sentences: the page names the one wait it keeps to itself.</summary>
+    public static string WithoutWaits(string? message) => message is null ? "" : WaitSentence().Replace(message, "").Trim();
+
+    [GeneratedRegex(@"\s*(Please )?try again in [0-9.]+ ?(ms|s|seconds?)\b\.?", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex WaitSentence();
+
+    // The broker names its configured budget ("(60/min)"); the page names the limit in force from telemetry instead.
+    [GeneratedRegex(@"\s*\(\d+/min\)", RegexOptions.CultureInvariant)]
+    private static partial Regex ConfiguredBudget();
 }
+
+/// <summary>One HTTP request of a connect as the browser saw it: the request id is the upstream one the server named, if any.</summary>
+public sealed record HttpStep(string Method, string Url, int Status, double ElapsedMs, string? RequestId);
 
 /// <summary>One piece of a server event from the browser (a long event arrives in several pieces).</summary>
 public sealed record ServerEventChunk(string Json, long At, bool Continues);

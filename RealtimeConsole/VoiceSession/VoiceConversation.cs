@@ -20,6 +20,9 @@ public sealed class TranscriptTurn(Speaker speaker, string key)
 
     /// <summary>The response ended before this turn was complete (cancelled, e.g. by barge-in, or failed).</summary>
     public bool Interrupted { get; set; }
+
+    /// <summary>A spoken turn, as the server transcribed it (not typed).</summary>
+    public bool FromAudio { get; init; }
 }
 
 public sealed record RateLimitReading(string Name, long Limit, long Remaining, double ResetSeconds);
@@ -43,16 +46,22 @@ public sealed class VoiceConversation
 
     public IReadOnlyList<RateLimitReading> RateLimits { get; private set; } = [];
 
+    /// <summary>When the last <c>rate_limits.updated</c> arrived: its <c>reset_seconds</c> count from here.</summary>
+    public DateTimeOffset RateLimitsAt { get; private set; }
+
     public string? LastError { get; private set; }
 
     public string? SessionId { get; private set; }
+
+    /// <summary>Between <c>response.created</c> and <c>response.done</c>: the assistant is answering.</summary>
+    public bool ResponseActive { get; private set; }
 
     public void AddUserText(string text) => _turns.Add(new TranscriptTurn(Speaker.User, $"local-{_turns.Count}") { Text = text, Done = true });
 
     public void ResetUsage() => Usage = UsageTotals.Zero;
 
-    /// <summary>Applies one server event; returns what the page must act on.</summary>
-    public ServerEventEffect Apply(string json)
+    /// <summary>Applies one server event that arrived at <paramref name="at"/>; returns what the page must act on.</summary>
+    public ServerEventEffect Apply(string json, DateTimeOffset at = default)
     {
         JsonElement root;
         try
@@ -83,14 +92,21 @@ public sealed class VoiceConversation
                 done.Text = Str(root, "transcript") ?? Str(root, "text") ?? done.Text;
                 done.Done = true;
                 return ServerEventEffect.None;
+            case "conversation.item.input_audio_transcription.delta":
+                SpokenTurn(Str(root, "item_id")).Text += Str(root, "delta");
+                return ServerEventEffect.None;
             case "conversation.item.input_audio_transcription.completed":
-                _turns.Add(new TranscriptTurn(Speaker.User, Str(root, "item_id") ?? $"speech-{_turns.Count}")
-                {
-                    Text = Str(root, "transcript") ?? "",
-                    Done = true,
-                });
+                var spoken = SpokenTurn(Str(root, "item_id"));
+                spoken.Text = Str(root, "transcript") ?? spoken.Text;
+                spoken.Done = true;
+                return ServerEventEffect.None;
+            case "input_audio_buffer.committed":
+                return new ServerEventEffect { InputCommitted = true };
+            case "response.created":
+                ResponseActive = true;
                 return ServerEventEffect.None;
             case "response.done":
+                ResponseActive = false;
                 return ApplyResponseDone(root);
             case "rate_limits.updated":
                 RateLimits = root.TryGetProperty("rate_limits", out var limits) && limits.ValueKind == JsonValueKind.Array
@@ -98,13 +114,14 @@ public sealed class VoiceConversation
                         Str(l, "name") ?? "?", Long(l, "limit"), Long(l, "remaining"),
                         l.TryGetProperty("reset_seconds", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetDouble() : 0))]
                     : [];
+                RateLimitsAt = at;
                 return new ServerEventEffect { RateLimitsChanged = true };
             case "error":
                 var error = root.TryGetProperty("error", out var e) ? e : default;
                 var code = error.ValueKind == JsonValueKind.Object ? Str(error, "code") : null;
                 var message = error.ValueKind == JsonValueKind.Object ? Str(error, "message") : null;
                 LastError = $"{code ?? "error"}: {message ?? "(no message)"}";
-                return new ServerEventEffect { SessionExpired = code == "session_expired" };
+                return new ServerEventEffect { SessionExpired = code == "session_expired", ErrorCode = code ?? "error", ErrorMessage = message };
             default:
                 return ServerEventEffect.None;
         }
@@ -151,7 +168,27 @@ public sealed class VoiceConversation
             }
         }
 
+        // A cancelled or failed response may list no output: whatever the assistant was still saying ends here, interrupted.
+        foreach (var open in completed ? [] : _turns.Where(t => t.Speaker == Speaker.Assistant && !t.Done))
+        {
+            open.Done = true;
+            open.Interrupted = true;
+        }
+
         return new ServerEventEffect { FunctionCalls = calls };
+    }
+
+    private TranscriptTurn SpokenTurn(string? itemId)
+    {
+        var key = itemId ?? "speech";
+        var turn = _turns.FindLast(t => t.Speaker == Speaker.User && t.Key == key);
+        if (turn is null)
+        {
+            turn = new TranscriptTurn(Speaker.User, key) { FromAudio = true };
+            _turns.Add(turn);
+        }
+
+        return turn;
     }
 
     private TranscriptTurn AssistantTurn(string key)
@@ -182,4 +219,12 @@ public sealed record ServerEventEffect
     public bool RateLimitsChanged { get; init; }
 
     public bool SessionExpired { get; init; }
+
+    /// <summary>The server committed the input audio buffer (a manual turn may now get its response).</summary>
+    public bool InputCommitted { get; init; }
+
+    /// <summary>The code of an <c>error</c> event, if this was one.</summary>
+    public string? ErrorCode { get; init; }
+
+    public string? ErrorMessage { get; init; }
 }

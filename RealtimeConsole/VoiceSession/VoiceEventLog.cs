@@ -9,6 +9,9 @@ public enum EventDirection
 {
     Sent,
     Received,
+
+    /// <summary>Something the page itself did, e.g. an HTTP step of a connect; it never crossed the data channel.</summary>
+    Local,
 }
 
 public sealed class VoiceLogEntry(long sequence, DateTimeOffset at, EventDirection direction, string type, string json)
@@ -24,6 +27,12 @@ public sealed class VoiceLogEntry(long sequence, DateTimeOffset at, EventDirecti
     public string Json { get; } = json;
 
     public bool Expanded { get; set; }
+
+    /// <summary>What the row says instead of the bare type (an HTTP step: method, path, status, time, request id).</summary>
+    public string? Summary { get; init; }
+
+    /// <summary>An <c>error</c> event or a failed step: the row stands out.</summary>
+    public bool Failed { get; init; }
 
     /// <summary>Indented on demand: only the rows someone opens pay for it.</summary>
     public string PrettyJson()
@@ -81,7 +90,47 @@ public sealed class VoiceEventLog
 
     public VoiceLogEntry Add(DateTimeOffset at, EventDirection direction, string json)
     {
-        var entry = new VoiceLogEntry(++_sequence, at, direction, TypeOf(json), json);
+        var type = TypeOf(json);
+        return Keep(new VoiceLogEntry(++_sequence, at, direction, type, json) { Failed = type == "error" });
+    }
+
+    /// <summary>Logs one HTTP step of a connect (secret or SDP exchange) as a local entry: status, wait and x-request-id.</summary>
+    public VoiceLogEntry AddHttpStep(DateTimeOffset at, string step, PeerStepResult result)
+    {
+        var http = result.Step;
+        var evt = new JsonObject
+        {
+            ["type"] = HttpStepType,
+            ["step"] = step,
+            ["method"] = http?.Method,
+            ["url"] = http?.Url,
+            ["status"] = result.Status,
+            ["elapsed_ms"] = http?.ElapsedMs,
+            ["x_request_id"] = http?.RequestId,
+        };
+        if (!result.Ok)
+        {
+            evt["code"] = result.Code;
+            evt["message"] = result.Message;
+            evt["retry_after_seconds"] = result.RetryAfterSeconds;
+        }
+
+        var status = result.Status == 0 ? "no answer" : result.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var summary = string.Join(" · ", new[]
+        {
+            $"{http?.Method ?? "HTTP"} {http?.Url ?? step} → {status}{(result.Code is null ? "" : $" {result.Code}")}",
+            http is null ? null : $"{http.ElapsedMs:0} ms",
+            result.RetryAfterSeconds is { } wait ? $"retry after {wait:0.#} s" : null,
+            http?.RequestId,
+        }.Where(part => part is not null));
+        return Keep(new VoiceLogEntry(++_sequence, at, EventDirection.Local, HttpStepType, evt.ToJsonString()) { Summary = summary, Failed = !result.Ok });
+    }
+
+    /// <summary>The type of the page's own entries for HTTP steps, so the filter finds them all with "http".</summary>
+    public const string HttpStepType = "local.http";
+
+    private VoiceLogEntry Keep(VoiceLogEntry entry)
+    {
         if (Paused)
         {
             _held.Add(entry);
@@ -134,7 +183,7 @@ public sealed class VoiceEventLog
             var line = new JsonObject
             {
                 ["at"] = entry.At.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-                ["direction"] = entry.Direction == EventDirection.Sent ? "client" : "server",
+                ["direction"] = entry.Direction switch { EventDirection.Sent => "client", EventDirection.Received => "server", _ => "local" },
                 ["event"] = evt,
             };
             builder.Append(line.ToJsonString()).Append('\n');

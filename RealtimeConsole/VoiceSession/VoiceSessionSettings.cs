@@ -43,6 +43,11 @@ public sealed class VoiceSessionSettings
 
     public bool ToolsEnabled { get; set; } = true;
 
+    /// <summary>Asks the server to transcribe the caller's audio, so spoken turns get a "You" bubble.</summary>
+    public bool TranscribeInput { get; set; } = true;
+
+    public string TranscriptionModel { get; set; } = "gpt-4o-mini-transcribe";
+
     public ConnectionPath Path { get; set; } = ConnectionPath.ThroughServer;
 
     /// <summary>Push-to-talk needs the client to decide when a turn ends, so it turns VAD off.</summary>
@@ -67,21 +72,18 @@ public sealed class VoiceSessionSettings
         return overrides;
     }
 
+    /// <summary>Push-to-talk and "None" both leave ending a turn to the page: the button commits the buffered audio.</summary>
+    public bool ManualTurns => EffectiveTurnDetection == TurnDetectionMode.None;
+
     /// <summary>The <c>session</c> of the <c>session.update</c> event sent when the channel opens.</summary>
     public JsonObject BuildSession(IEnumerable<JsonObject> tools)
     {
-        JsonNode? turnDetection = EffectiveTurnDetection switch
+        var input = new JsonObject { ["turn_detection"] = BuildTurnDetection() };
+        if (TranscribeInput)
         {
-            TurnDetectionMode.ServerVad => new JsonObject
-            {
-                ["type"] = "server_vad",
-                ["threshold"] = VadThreshold,
-                ["prefix_padding_ms"] = PrefixPaddingMs,
-                ["silence_duration_ms"] = SilenceDurationMs,
-            },
-            TurnDetectionMode.SemanticVad => new JsonObject { ["type"] = "semantic_vad" },
-            _ => null,
-        };
+            input["transcription"] = new JsonObject { ["model"] = TranscriptionModel };
+        }
+
         var session = new JsonObject
         {
             ["type"] = "realtime",
@@ -89,7 +91,7 @@ public sealed class VoiceSessionSettings
             ["instructions"] = Instructions,
             ["audio"] = new JsonObject
             {
-                ["input"] = new JsonObject { ["turn_detection"] = turnDetection },
+                ["input"] = input,
                 ["output"] = new JsonObject { ["voice"] = Voice },
             },
         };
@@ -103,4 +105,30 @@ public sealed class VoiceSessionSettings
         session["tool_choice"] = "auto";
         return session;
     }
+
+    /// <summary>The <c>session.update</c> that switches turn detection while connected (push-to-talk on or off).</summary>
+    public JsonObject BuildTurnDetectionUpdate() => new()
+    {
+        ["type"] = "session.update",
+        ["session"] = new JsonObject
+        {
+            ["type"] = "realtime",
+            ["audio"] = new JsonObject { ["input"] = new JsonObject { ["turn_detection"] = BuildTurnDetection() } },
+        },
+    };
+
+    /// <summary><c>audio.input.turn_detection</c>: null when the page ends turns itself.</summary>
+    public JsonNode? BuildTurnDetection() =>
+        EffectiveTurnDetection switch
+        {
+            TurnDetectionMode.ServerVad => new JsonObject
+            {
+                ["type"] = "server_vad",
+                ["threshold"] = VadThreshold,
+                ["prefix_padding_ms"] = PrefixPaddingMs,
+                ["silence_duration_ms"] = SilenceDurationMs,
+            },
+            TurnDetectionMode.SemanticVad => new JsonObject { ["type"] = "semantic_vad" },
+            _ => null,
+        };
 }

@@ -237,6 +237,86 @@ public sealed class RealtimeConversationTests
     }
 
     [Fact]
+    public void Without_turn_detection_input_audio_is_buffered_until_commit_then_transcribed_when_asked()
+    {
+        var session = TextOnly();
+        session["audio"] = JsonNode.Parse("""{"input":{"turn_detection":null,"transcription":{"model":"gpt-4o-mini-transcribe"}}}""");
+        using var conversation = Start(session);
+        var frame = Enumerable.Repeat(Pcmu.Encode(0), 160).ToArray();
+
+        conversation.HandleClientEvent("""{"type":"input_audio_buffer.commit","event_id":"evt_empty"}""");
+        Assert.Equal("input_audio_buffer_commit_empty", _channel.Last("error")["error"]!["code"]?.ToString());
+        Assert.Contains("buffer only has 0.00ms of audio", _channel.Last("error")["error"]!["message"]?.ToString(), StringComparison.Ordinal);
+
+        for (var i = 0; i < 450; i++)
+        {
+            conversation.HandleInputAudio(frame);
+        }
+
+        conversation.HandleClientEvent("""{"type":"input_audio_buffer.commit"}""");
+        var itemId = _channel.Last("input_audio_buffer.committed")["item_id"]?.ToString();
+        Assert.Equal(SimulatedInputTranscription.Phrase, _channel.Last("conversation.item.done")["item"]!["content"]![0]!["transcript"]?.ToString());
+        var deltas = _channel.Events.Where(e => e["type"]?.ToString() == "conversation.item.input_audio_transcription.delta").ToList();
+        Assert.Equal(SimulatedInputTranscription.Phrase + " ", string.Concat(deltas.Select(d => d["delta"]?.ToString())));
+        Assert.All(deltas, d => Assert.Equal(itemId, d["item_id"]?.ToString()));
+        var completed = _channel.Last("conversation.item.input_audio_transcription.completed");
+        Assert.Equal((itemId, SimulatedInputTranscription.Phrase, 9.0), (completed["item_id"]?.ToString(), completed["transcript"]?.ToString(), completed["usage"]!["seconds"]!.GetValue<double>()));
+
+        conversation.HandleClientEvent("""{"type":"response.create"}""");
+        Assert.Equal($"You said: \"{SimulatedInputTranscription.Phrase}\". This is the simulator's scripted reply.", _channel.Last("response.output_text.done")["text"]?.ToString());
+
+        conversation.HandleClientEvent("""{"type":"input_audio_buffer.commit"}""");
+        Assert.Equal(2, _channel.Events.Count(e => e["type"]?.ToString() == "error"));
+    }
+
+    [Fact]
+    public void Clear_empties_the_manual_buffer_and_a_commit_under_100_ms_is_refused()
+    {
+        using var conversation = Start(new JsonObject { ["audio"] = new JsonObject { ["input"] = new JsonObject { ["turn_detection"] = null } } });
+        var frame = Enumerable.Repeat(Pcmu.Encode(0), 160).ToArray();
+        for (var i = 0; i < 100; i++)
+        {
+            conversation.HandleInputAudio(frame);
+        }
+
+        conversation.HandleClientEvent("""{"type":"input_audio_buffer.clear"}""");
+        Assert.Contains("input_audio_buffer.cleared", _channel.Types);
+        for (var i = 0; i < 4; i++)
+        {
+            conversation.HandleInputAudio(frame);
+        }
+
+        conversation.HandleClientEvent("""{"type":"input_audio_buffer.commit"}""");
+        Assert.Contains("buffer only has 80.00ms of audio", _channel.Last("error")["error"]!["message"]?.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("input_audio_buffer.committed", _channel.Types);
+        Assert.DoesNotContain("conversation.item.input_audio_transcription.completed", _channel.Types);
+
+        conversation.HandleInputAudio(frame);
+        conversation.HandleClientEvent("""{"type":"input_audio_buffer.commit"}""");
+        Assert.Contains("input_audio_buffer.committed", _channel.Types);
+        Assert.Null(_channel.Last("conversation.item.done")["item"]!["content"]![0]!["transcript"]);
+    }
+
+    [Theory]
+    [InlineData("Highlight the tools panel", "highlight_panel", """{"panel":"tools"}""")]
+    [InlineData("Please switch to the light theme", "set_theme", """{"theme":"light"}""")]
+    [InlineData("Go dark", "set_theme", """{"theme":"dark"}""")]
+    public void Tools_are_matched_on_whole_words(string said, string tool, string arguments)
+    {
+        var session = TextOnly();
+        session["tools"] = JsonNode.Parse("""
+            [{"type":"function","name":"set_theme","parameters":{"type":"object","properties":{"theme":{"type":"string","enum":["light","dark"]}}}},
+             {"type":"function","name":"highlight_panel","parameters":{"type":"object","properties":{"panel":{"type":"string","enum":["settings","audio","transcript","tools","log"]}}}}]
+            """);
+        using var conversation = Start(session);
+        conversation.HandleClientEvent(UserText(said));
+        conversation.HandleClientEvent("""{"type":"response.create"}""");
+
+        var done = _channel.Last("response.function_call_arguments.done");
+        Assert.Equal((tool, arguments), (done["name"]?.ToString(), done["arguments"]?.ToString()));
+    }
+
+    [Fact]
     public void Session_expires_after_the_maximum_duration()
     {
         using var conversation = Start(maxDuration: TimeSpan.FromMinutes(2));

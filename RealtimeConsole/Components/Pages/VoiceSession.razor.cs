@@ -6,7 +6,9 @@ using Microsoft.JSInterop;
 using MudBlazor;
 using RealtimeConsole.Components.Layout;
 using RealtimeConsole.Components.Panels;
+using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
+using RealtimeConsole.Upstream;
 using RealtimeConsole.VoiceSession;
 
 namespace RealtimeConsole.Components.Pages;
@@ -37,18 +39,25 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     private ITimer? _ticker;
     private ElementReference _audio;
     private VoiceLevelMeters? _meters;
+    private VoiceStatsPanel? _statsPanel;
+    private VoiceTranscriptPanel? _transcript;
+    private VoiceEventLogPanel? _logPanel;
+    private VoiceToasts? _toasts;
     private VoiceConnectionState _state = VoiceConnectionState.Idle;
     private string? _reason;
+    private string? _limitInForce;
     private string? _sendError;
     private string? _highlighted;
     private string? _microphoneError;
     private string? _playbackProblem;
+    private string? _talkProblem;
+    private bool _commitPending;
     private IReadOnlyList<MicrophoneInfo> _microphones = [];
     private string _microphoneId = "";
     private bool _muted;
     private int _volume = 80;
-    private ConnectionStats? _stats;
     private DateTimeOffset _connectedAt;
+    private DateTimeOffset _attemptStartedAt;
     private DateTimeOffset _retryAt;
     private TimeSpan _retryAfter;
     private int _reconnectsLeft;
@@ -59,17 +68,16 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
     [Inject] private TimeProvider Time { get; set; } = null!;
 
-    [Inject] private ISnackbar Snackbar { get; set; } = null!;
-
     [Inject] private BrokerTelemetry Telemetry { get; set; } = null!;
+
+    [Inject] private UpstreamEndpoint Upstream { get; set; } = null!;
 
     [CascadingParameter] public MainLayout? Layout { get; set; }
 
     private DateTimeOffset Now => Time.GetUtcNow();
 
-    private int SecondsLeft => Math.Max(0, (int)Math.Ceiling((_retryAt - Now).TotalSeconds));
-
-    private double CountdownPercent => _retryAfter <= TimeSpan.Zero ? 0 : 100 * (1 - Math.Clamp((_retryAt - Now) / _retryAfter, 0, 1));
+    /// <summary>Connected or on the way there: on a phone the transcript then comes before the settings.</summary>
+    private bool IsLive => _state is not (VoiceConnectionState.Idle or VoiceConnectionState.Failed);
 
     private string StateLabel => _state switch
     {
@@ -106,6 +114,11 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         try
         {
             var module = await ModuleAsync();
+            if (_transcript is not null)
+            {
+                await module.InvokeVoidAsync("followNewest", _transcript.ScrollArea);
+            }
+
             _microphones = await module.InvokeAsync<MicrophoneInfo[]>("listMicrophones");
         }
         catch (JSException ex)
@@ -121,8 +134,10 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         _reconnectsLeft = ReconnectBudget;
         _conversation = new VoiceConversation();
         _toolCalls.Clear();
-        _stats = null;
+        _statsPanel?.Show(null);
         _playbackProblem = null;
+        _talkProblem = null;
+        _commitPending = false;
         await ConnectAsync(reconnecting: false);
     }
 
@@ -136,6 +151,8 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         }
 
         await ClosePeerAsync();
+        _attemptStartedAt = Now;
+        _limitInForce = null;
         _state = reconnecting ? VoiceConnectionState.Reconnecting
             : _settings.Path == ConnectionPath.BrowserDirect ? VoiceConnectionState.GettingSecret : VoiceConnectionState.Negotiating;
         StateHasChanged();
@@ -155,9 +172,11 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
                     return;
                 }
 
+                LogStep("client secret", minted);
+
                 if (!minted.Ok || string.IsNullOrEmpty(minted.Value) || string.IsNullOrEmpty(minted.CallsUrl))
                 {
-                    await FailStepAsync(minted.Ok ? minted with { Ok = false, Message = "the server's answer had no value or calls_url" } : minted, "getting a client secret");
+                    await FailStepAsync(minted.Ok ? minted with { Ok = false, Message = "the server's answer had no value or calls_url" } : minted, "getting a client secret", UpstreamResource.ClientSecrets);
                     return;
                 }
 
@@ -175,9 +194,10 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
                 return;
             }
 
+            LogStep("SDP exchange", answered);
             if (!answered.Ok)
             {
-                await FailStepAsync(answered, "exchanging the SDP offer");
+                await FailStepAsync(answered, "exchanging the SDP offer", UpstreamResource.Calls);
             }
         }
         catch (JSException ex) when (attempt == _attempt)
@@ -190,7 +210,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         }
     }
 
-    private async Task FailStepAsync(PeerStepResult result, string step)
+    private async Task FailStepAsync(PeerStepResult result, string step, UpstreamResource resource)
     {
         await ClosePeerAsync();
         if (result.IsRateLimited && !result.IsQuotaExhausted)
@@ -198,11 +218,36 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
             _retryAfter = result.RetryAfterSeconds is > 0 ? TimeSpan.FromSeconds(result.RetryAfterSeconds.Value) : DefaultRetryAfter;
             _retryAt = Now + _retryAfter;
             _reason = result.Describe(step);
+            _limitInForce = LimitInForce(resource);
             _state = VoiceConnectionState.WaitingToRetry;
             return;
         }
 
         await FailAsync(result.Describe(step));
+    }
+
+    /// <summary>The limit upstream enforces now for <paramref name="resource"/>, from the headers /limits shows, not the configured size.</summary>
+    private string? LimitInForce(UpstreamResource resource)
+    {
+        var name = resource.ToWireName();
+        var known = Telemetry.GetSnapshot().Resources.FirstOrDefault(r => r.Resource == name);
+        if (known?.LastRateLimits.FirstOrDefault(l => l.Name == "requests" && l.Limit is not null) is { } limit)
+        {
+            return $"Limit in force for {name}: {limit.Limit} requests/min ({limit.Remaining} left at {TelemetryText.Clock(limit.At)}, from {limit.Source}).";
+        }
+
+        return known?.BudgetPerMinute is { } perMinute
+            ? $"Limit in force for {name}: the local budget of {perMinute} requests/min (OpenAI has not said its own yet)."
+            : null;
+    }
+
+    private void LogStep(string step, PeerStepResult result)
+    {
+        if (result.Step is not null)
+        {
+            _log.AddHttpStep(Now, step, result);
+            _logPanel?.Refresh();
+        }
     }
 
     private async Task FailAsync(string reason)
@@ -225,20 +270,12 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         }
     }
 
+    // Only connects again when a wait is over: the countdown and the connected timer tick in their own components.
     private async Task TickAsync()
     {
-        if (_disposed)
-        {
-            return;
-        }
-
-        if (_state == VoiceConnectionState.WaitingToRetry && Now >= _retryAt)
+        if (!_disposed && _state == VoiceConnectionState.WaitingToRetry && Now >= _retryAt)
         {
             await ConnectAsync(reconnecting: false);
-        }
-
-        if (_state is VoiceConnectionState.WaitingToRetry or VoiceConnectionState.Connected)
-        {
             StateHasChanged();
         }
     }
@@ -279,6 +316,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     [JSInvokable]
     public async Task OnServerEvents(ServerEventChunk[] chunks, AudioLevels levels, bool more)
     {
+        var pageChanged = false;
         foreach (var chunk in chunks)
         {
             _partialEvent.Append(chunk.Json);
@@ -289,11 +327,13 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
             var json = _partialEvent.ToString();
             _partialEvent.Clear();
-            _log.Add(DateTimeOffset.FromUnixTimeMilliseconds(chunk.At), EventDirection.Received, json);
-            await ApplyAsync(json);
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(chunk.At);
+            _log.Add(at, EventDirection.Received, json);
+            pageChanged |= await ApplyAsync(json, at);
         }
 
-        // The browser sends a flush in several calls when it is large; rendering once per flush keeps a flood cheap.
+        // The browser sends a flush in several calls when it is large; rendering once per flush keeps a flood cheap,
+        // and only the panels that show events re-render unless the events changed the page itself (tools, state).
         if (!more)
         {
             if (_meters is not null)
@@ -301,8 +341,19 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
                 await _meters.ShowAsync(levels);
             }
 
-            StateHasChanged();
+            RefreshLivePanels();
+            if (pageChanged)
+            {
+                StateHasChanged();
+            }
         }
+    }
+
+    private void RefreshLivePanels()
+    {
+        _logPanel?.Refresh();
+        _transcript?.Refresh();
+        _statsPanel?.Refresh();
     }
 
     [JSInvokable]
@@ -319,14 +370,14 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     [JSInvokable]
     public Task OnStats(ConnectionStats stats)
     {
-        _stats = stats;
-        StateHasChanged();
+        _statsPanel?.Show(stats);
         return Task.CompletedTask;
     }
 
-    private async Task ApplyAsync(string json)
+    /// <summary>Applies one server event; true when the page itself must re-render (tool calls ran, or the connection changed).</summary>
+    private async Task<bool> ApplyAsync(string json, DateTimeOffset at)
     {
-        var effect = _conversation.Apply(json);
+        var effect = _conversation.Apply(json, at);
         if (effect.RateLimitsChanged)
         {
             Telemetry.RecordBrowserRateLimits(_conversation.RateLimits.Select(l => new BrowserRateLimit(l.Name, ToInt(l.Limit), ToInt(l.Remaining), l.ResetSeconds)));
@@ -335,13 +386,41 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         if (effect.SessionExpired && _reconnectsLeft > 0)
         {
             await ReconnectAsync("The session expired (session_expired).");
-            return;
+            return true;
         }
 
         if (effect.FunctionCalls.Count > 0)
         {
             await RunToolsAsync(effect.FunctionCalls);
+            return true;
         }
+
+        return await FinishManualTurnAsync(effect);
+    }
+
+    /// <summary>A released button asked for a commit: a response follows only once the server committed the audio.</summary>
+    private async Task<bool> FinishManualTurnAsync(ServerEventEffect effect)
+    {
+        if (!_commitPending)
+        {
+            return false;
+        }
+
+        if (effect.InputCommitted)
+        {
+            _commitPending = false;
+            await SendEventAsync(new JsonObject { ["type"] = "response.create" });
+            return false;
+        }
+
+        if (effect.ErrorCode is "input_audio_buffer_commit_empty")
+        {
+            _commitPending = false;
+            _talkProblem = $"Nothing was sent to the model: {effect.ErrorMessage ?? "the buffer was empty."} Hold the button while you speak.";
+            return true;
+        }
+
+        return false;
     }
 
     private async Task ReconnectAsync(string reason)
@@ -389,6 +468,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     {
         var json = evt.ToJsonString();
         _log.Add(Now, EventDirection.Sent, json);
+        _logPanel?.Refresh();
         if (_peer is null)
         {
             _sendError = $"Not sent ({evt["type"]}): there is no connection.";
@@ -415,24 +495,52 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         }
     }
 
+    // A press starts a turn from silence: whatever the open microphone buffered before it is dropped.
     private async Task TalkStartAsync()
     {
-        if (_peer is not null && !_muted)
-        {
-            await _peer.InvokeVoidAsync("setMuted", false);
-        }
-    }
-
-    private async Task TalkEndAsync()
-    {
-        if (_peer is null)
+        if (_peer is null || _muted)
         {
             return;
         }
 
-        await _peer.InvokeVoidAsync("setMuted", true);
+        _talkProblem = null;
+        await SendEventAsync(new JsonObject { ["type"] = "input_audio_buffer.clear" });
+        if (_conversation.ResponseActive)
+        {
+            // Talking over the assistant interrupts it, as in openai-realtime-agents: its reply and queued audio stop.
+            await SendEventAsync(new JsonObject { ["type"] = "response.cancel" });
+            await SendEventAsync(new JsonObject { ["type"] = "output_audio_buffer.clear" });
+        }
+
+        await _peer.InvokeVoidAsync("setMuted", false);
+    }
+
+    private async Task TalkEndAsync()
+    {
+        if (_peer is null || _muted)
+        {
+            return;
+        }
+
+        if (_settings.PushToTalk)
+        {
+            await _peer.InvokeVoidAsync("setMuted", true);
+        }
+
+        _commitPending = true;
         await SendEventAsync(new JsonObject { ["type"] = "input_audio_buffer.commit" });
-        await SendEventAsync(new JsonObject { ["type"] = "response.create" });
+    }
+
+    /// <summary>Push-to-talk or turn detection changed: while connected, tell the server and (un)mute the microphone to match.</summary>
+    private async Task TurnsChangedAsync()
+    {
+        if (_state != VoiceConnectionState.Connected || _peer is null)
+        {
+            return;
+        }
+
+        await SendEventAsync(_settings.BuildTurnDetectionUpdate());
+        await _peer.InvokeVoidAsync("setMuted", _muted || _settings.PushToTalk);
     }
 
     private async Task SetVolumeAsync(int volume)
@@ -470,7 +578,12 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
     public Task ShowToastAsync(string message, string severity)
     {
-        Snackbar.Add(message, severity switch
+        if (_toasts is null)
+        {
+            throw new InvalidOperationException("the page has not rendered its toast area yet");
+        }
+
+        _toasts.Show(message, severity switch
         {
             "success" => Severity.Success,
             "warning" => Severity.Warning,
@@ -483,9 +596,6 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     private static int ToInt(long value) => (int)Math.Clamp(value, int.MinValue, int.MaxValue);
 
     private string PanelClass(string panel) => panel == _highlighted ? "voice-panel voice-panel--highlighted" : "voice-panel";
-
-    private static string FormatDuration(TimeSpan duration) =>
-        duration.ToString(duration.TotalHours >= 1 ? @"h\:mm\:ss" : @"mm\:ss", CultureInfo.InvariantCulture);
 
     private async Task<IJSObjectReference> ModuleAsync() =>
         _module ??= await JS.InvokeAsync<IJSObjectReference>("import", ModulePath);

@@ -24,6 +24,7 @@ internal sealed class RealtimeConversation : IDisposable
     private readonly IRealtimeChannel _channel;
     private readonly IRealtimeResponseBudget _budget;
     private readonly List<JsonObject> _items = [];
+    private readonly ManualInputAudio _manualInput = new();
     private readonly ITimer _expiry;
     private readonly ITimer _pacer;
     private readonly TimeSpan _maxDuration;
@@ -151,6 +152,7 @@ internal sealed class RealtimeConversation : IDisposable
                     break;
                 case "input_audio_buffer.clear":
                     ResetVad();
+                    _manualInput.Clear();
                     Emit("input_audio_buffer.cleared", []);
                     break;
                 case "input_audio_buffer.append":
@@ -171,8 +173,14 @@ internal sealed class RealtimeConversation : IDisposable
         var energy = Pcmu.Energy(pcmuFrame);
         lock (_gate)
         {
-            if (_ended || !_started || _session["audio"]?["input"]?["turn_detection"] is not JsonObject detection)
+            if (_ended || !_started)
             {
+                return;
+            }
+
+            if (_session["audio"]?["input"]?["turn_detection"] is not JsonObject detection)
+            {
+                _manualInput.Append();
                 return;
             }
 
@@ -207,9 +215,10 @@ internal sealed class RealtimeConversation : IDisposable
             }
 
             var itemId = _speechItemId!;
+            var spokenMs = (_inputFrames * FrameMilliseconds) - _speechStartMs;
             Emit("input_audio_buffer.speech_stopped", new JsonObject { ["audio_end_ms"] = _inputFrames * FrameMilliseconds, ["item_id"] = itemId });
             ResetVad();
-            CommitUserAudio(itemId);
+            CommitUserAudio(itemId, spokenMs);
             if (detection["create_response"]?.GetValue<bool>() ?? true)
             {
                 StartResponse(null, ResponseRequest.Default);
@@ -364,19 +373,22 @@ internal sealed class RealtimeConversation : IDisposable
 
     private void CommitAudio(string? clientEventId)
     {
-        if (_inputFrames == 0)
+        var bufferedMs = _session["audio"]?["input"]?["turn_detection"] is JsonObject ? _inputFrames * FrameMilliseconds : _manualInput.BufferedMs;
+        if (bufferedMs < ManualInputAudio.MinimumCommitMs)
         {
-            Error("invalid_request_error", "input_audio_buffer_commit_empty", "Error committing input audio buffer: buffer too small.", null, clientEventId);
+            Error("invalid_request_error", "input_audio_buffer_commit_empty", ManualInputAudio.TooSmall(bufferedMs), null, clientEventId);
             return;
         }
 
         var itemId = _speechItemId ?? NewId("item");
         ResetVad();
-        CommitUserAudio(itemId);
+        _manualInput.Clear();
+        CommitUserAudio(itemId, bufferedMs);
     }
 
-    private void CommitUserAudio(string itemId)
+    private void CommitUserAudio(string itemId, int audioMs)
     {
+        var transcribed = SimulatedInputTranscription.IsRequested(_session);
         Emit("input_audio_buffer.committed", new JsonObject { ["previous_item_id"] = _items.Count > 0 ? _items[^1]["id"]?.ToString() : null, ["item_id"] = itemId });
         AddItem(new JsonObject
         {
@@ -385,8 +397,12 @@ internal sealed class RealtimeConversation : IDisposable
             ["type"] = "message",
             ["status"] = "completed",
             ["role"] = "user",
-            ["content"] = new JsonArray(new JsonObject { ["type"] = "input_audio", ["transcript"] = "" }),
+            ["content"] = new JsonArray(new JsonObject { ["type"] = "input_audio", ["transcript"] = transcribed ? SimulatedInputTranscription.Phrase : "" }),
         });
+        foreach (var (type, body) in transcribed ? SimulatedInputTranscription.Events(itemId, audioMs) : [])
+        {
+            Emit(type, body);
+        }
     }
 
     private void ResetVad()
@@ -741,12 +757,12 @@ internal sealed class RealtimeConversation : IDisposable
 
             var properties = tool["parameters"]?["properties"] as JsonObject;
             var arguments = new JsonObject();
-            var mentioned = name.Split('_').Any(w => w.Length >= 4 && lower.Contains(w, StringComparison.Ordinal));
+            var mentioned = name.Split('_').Any(w => w.Length >= 4 && WholeWords.Contains(lower, w));
             foreach (var (key, schema) in properties ?? [])
             {
                 if (schema?["enum"] is JsonArray options)
                 {
-                    var hit = options.Select(o => o?.ToString()).FirstOrDefault(o => o is not null && lower.Contains(o.ToLowerInvariant(), StringComparison.Ordinal));
+                    var hit = options.Select(o => o?.ToString()).FirstOrDefault(o => o is not null && WholeWords.Contains(lower, o));
                     mentioned |= hit is not null;
                     arguments[key] = hit ?? options.FirstOrDefault()?.ToString();
                 }
