@@ -68,7 +68,8 @@ public sealed class BrokerAgainstSimulatorTests
 
         // The whole budget (20), plus one slot per 3 s refill while the burst lasted (a busy machine may stretch it).
         var served = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
-        Assert.InRange(served, 20, 20 + (int)Math.Ceiling(elapsed.TotalSeconds / 3));
+        // At most one slot fewer: an answer that overtook another on the way costs its slot until the next refill (never a 429).
+        Assert.InRange(served, 19, 20 + (int)Math.Ceiling(elapsed.TotalSeconds / 3));
         Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.OK), r =>
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode);

@@ -28,10 +28,6 @@ public sealed class UpstreamBudget : IDisposable
     // The level in units: one request is _window.Ticks units, and every elapsed tick adds _limit units (exact integers).
     private long _units;
     private long _stampTicks;
-
-    // Units taken away by corrections: an answer that overtook an older one on the way makes the older look as if it had
-    // counted a request twice; the newest answer may hand back up to this much.
-    private long _correctedUnits;
     private bool _probeInFlight;
     private long _lastTicket;
     private long _newestAnswered;
@@ -233,24 +229,14 @@ public sealed class UpstreamBudget : IDisposable
                 else if (_units / _window.Ticks > surelyLeft)
                 {
                     // Upstream has fewer whole slots than we thought (another consumer, a lower limit): obey at once.
-                    _correctedUnits += _units - (surelyLeft * _window.Ticks);
                     _units = surelyLeft * _window.Ticks;
                 }
-                else if (isNewest)
+                else if (isNewest && Math.Max(0, remaining - _inFlight.Count) is var atLeast && atLeast * _window.Ticks > _units)
                 {
-                    if (Math.Max(0, remaining - _inFlight.Count) is var atLeast && atLeast * _window.Ticks > _units)
-                    {
-                        // Upstream has more than we thought even counting every request still on its way (a limit that rose).
-                        _units = Math.Min(Capacity, atLeast * _window.Ticks);
-                    }
-
-                    if (surelyLeft * _window.Ticks > _units && _correctedUnits > 0)
-                    {
-                        // Give back what earlier corrections took too eagerly, never more than they took.
-                        var back = Math.Min(_correctedUnits, (surelyLeft * _window.Ticks) - _units);
-                        _units += back;
-                        _correctedUnits -= back;
-                    }
+                    // Upstream has more than we thought even counting every request still on its way (a limit that rose,
+                    // a slot an overtaken answer made us take back). Never more: a request that overtook another on the
+                    // way is not in `remaining` yet, and lending its slot would send a request into a 429.
+                    _units = Math.Min(Capacity, atLeast * _window.Ticks);
                 }
             }
 
@@ -355,11 +341,6 @@ public sealed class UpstreamBudget : IDisposable
         {
             // A full bucket does not accrue: like upstream's, it starts refilling with the first request below full.
             _units = Math.Min(Capacity, _units + elapsed * _limit);
-        }
-
-        if (_units >= Capacity)
-        {
-            _correctedUnits = 0;
         }
     }
 
