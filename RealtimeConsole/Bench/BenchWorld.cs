@@ -35,7 +35,6 @@ public sealed class BenchWorld : IAsyncDisposable
     private readonly Dictionary<int, ServiceProvider> _brokers = [];
     private readonly SimulatorRateLimiter _organization;
     private int _responsesRefused;
-    private int _responsesServed;
 
     private BenchWorld(WebApplication app, TimeProvider time, FakeTimeProvider? fake, int quotaPerMinute, int guessPerMinute, HttpMessageHandler wire, Uri simulatorBase)
     {
@@ -80,8 +79,6 @@ public sealed class BenchWorld : IAsyncDisposable
 
     /// <summary>Responses refused by the organization's responses limit (a session's turn answered with a rate-limit error).</summary>
     public int ResponsesRefused => Volatile.Read(ref _responsesRefused);
-
-    public int ResponsesServed => Volatile.Read(ref _responsesServed);
 
     /// <summary>Work that belongs to the world: what the driver waits for before moving the fake clock.</summary>
     public SimulatedActivity Activity { get; } = new();
@@ -196,11 +193,7 @@ public sealed class BenchWorld : IAsyncDisposable
     public bool TryResponse()
     {
         var admitted = _organization.TryAcquire(SimulatorResource.Responses).Admitted;
-        if (admitted)
-        {
-            Interlocked.Increment(ref _responsesServed);
-        }
-        else
+        if (!admitted)
         {
             Interlocked.Increment(ref _responsesRefused);
         }
