@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds RealtimeConsole and runs every test, browser tests included.
-# On a fresh machine it first installs what is missing (Debian's chromium, nodejs and npm when run as root;
-# the OpenAI Node SDK with npm ci).
+# On a fresh machine it first installs what is missing (Debian's chromium, redis-server, nodejs and npm when run as
+# root; the OpenAI Node SDK with npm ci). Tests that need Redis start their own redis-server on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -12,6 +12,19 @@ if [ ! -x /usr/bin/chromium ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
   else
     echo "test.sh: /usr/bin/chromium is missing; run as root once (or: sudo apt-get install chromium)" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x /usr/bin/redis-server ]; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "test.sh: installing Debian's redis-server for the shared-store tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    # Each test starts its own redis-server; the packaged service is not needed.
+    (systemctl disable --now redis-server || service redis-server stop) >/dev/null 2>&1 || true
+  else
+    echo "test.sh: /usr/bin/redis-server is missing; run as root once (or: sudo apt-get install redis-server)" >&2
     exit 1
   fi
 fi

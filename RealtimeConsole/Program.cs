@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using RealtimeConsole.Deployment;
 using RealtimeConsole.Hosting;
 
 if (ConsoleVerbs.TryGet(args, out var verb))
@@ -5,13 +7,22 @@ if (ConsoleVerbs.TryGet(args, out var verb))
     return await verb(args[1..]);
 }
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddRealtimeConsole();
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddRealtimeConsole();
 
-var app = builder.Build();
-app.MapRealtimeConsole();
-await app.RunAsync();
-return 0;
+    var app = builder.Build();
+    app.MapRealtimeConsole();
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception e) when (e is DeploymentConfigurationException or OptionsValidationException)
+{
+    // A setting that cannot work: say which and why, without a stack trace.
+    await Console.Error.WriteLineAsync($"RealtimeConsole cannot start: {e.Message}");
+    return 2;
+}
 
 /// <summary>Entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

@@ -1,6 +1,7 @@
 using MudBlazor.Services;
 using RealtimeConsole.Access;
 using RealtimeConsole.Components;
+using RealtimeConsole.Deployment;
 using RealtimeConsole.Simulator;
 using RealtimeConsole.Simulator.Media;
 using RealtimeConsole.Surface;
@@ -35,6 +36,7 @@ public static class RealtimeConsoleHosting
         builder.Services.AddMudServices();
         builder.Services.AddHealthChecks();
 
+        builder.AddDeployment();
         builder.AddConsoleAccess();
         builder.AddRealtimeSimulator();
         builder.AddSimulatorMediaPeer();
@@ -45,6 +47,7 @@ public static class RealtimeConsoleHosting
 
     public static WebApplication MapRealtimeConsole(this WebApplication app)
     {
+        app.MapDeployment();
         app.UseHardenedSurface();
         app.MapConsoleAccess();
         app.UseBrowserAssets();

@@ -1,0 +1,22 @@
+using System.Security.Cryptography;
+
+namespace RealtimeConsole.Deployment;
+
+/// <summary>This running instance of the console: the id every shared record, <c>/limits</c> row and trace names it by.</summary>
+public sealed class ConsoleInstance
+{
+    public ConsoleInstance(string? configuredId, DateTimeOffset startedAt)
+    {
+        Id = string.IsNullOrWhiteSpace(configuredId)
+            ? $"{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2))}"
+            : configuredId;
+        StartedAt = startedAt;
+    }
+
+    public string Id { get; }
+
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>Where this instance listens (its first server address), known once the server has started.</summary>
+    public string? Address { get; set; }
+}

@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace RealtimeConsole.Deployment;
+
+/// <summary>
+/// Which deployment this instance belongs to: its <see cref="ConsoleInstance"/> identity, and with <c>Realtime:Store=Redis</c>
+/// (or <c>ConnectionStrings:Redis</c>) the <see cref="RedisStore"/> every shared part uses. Features that share state ask
+/// for <see cref="RedisStore"/> with <c>GetService</c>: absent means one process on its own.
+/// </summary>
+public static class DeploymentFeature
+{
+    public static WebApplicationBuilder AddDeployment(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddDeploymentCore(builder.Configuration);
+        return builder;
+    }
+
+    /// <summary>The deployment's services for any container (the bench builds one per simulated instance).</summary>
+    public static IServiceCollection AddDeploymentCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DeploymentOptions>().BindConfiguration(DeploymentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new ConsoleInstance(sp.GetRequiredService<IOptions<DeploymentOptions>>().Value.InstanceId, sp.GetRequiredService<TimeProvider>().GetUtcNow()));
+        if (DeploymentOptions.ResolveStore(configuration) == StateStoreKind.Redis)
+        {
+            // Parsed now, so a connection string that cannot work stops the start with words instead of a stack trace later.
+            var connectionString = configuration.GetConnectionString("Redis");
+            var timeout = configuration.GetValue<TimeSpan?>($"{DeploymentOptions.Section}:{nameof(DeploymentOptions.RedisTimeout)}") ?? new DeploymentOptions().RedisTimeout;
+            DeploymentOptions.ParseRedis(connectionString, timeout);
+            services.AddSingleton(sp =>
+            {
+                var options = sp.GetRequiredService<IOptions<DeploymentOptions>>().Value;
+                return new RedisStore(DeploymentOptions.ParseRedis(connectionString, options.RedisTimeout), options.Name,
+                    sp.GetRequiredService<ConsoleInstance>().Id, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisStore>>());
+            });
+        }
+
+        return services;
+    }
+
+    public static WebApplication MapDeployment(this WebApplication app)
+    {
+        var instance = app.Services.GetRequiredService<ConsoleInstance>();
+        app.Lifetime.ApplicationStarted.Register(() =>
+            instance.Address = app.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault());
+        return app;
+    }
+}

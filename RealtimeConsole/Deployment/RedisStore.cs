@@ -1,0 +1,111 @@
+using StackExchange.Redis;
+
+namespace RealtimeConsole.Deployment;
+
+/// <summary>
+/// The one Redis connection an instance shares with the rest of its deployment, the names of its keys and channels, and
+/// whether it is reachable now. Every shared part (budgets, cooldown, quota gate, secret cache, telemetry) goes through it,
+/// and each falls back to what this instance can do alone while <see cref="IsAvailable"/> is false.
+/// </summary>
+public sealed partial class RedisStore : IAsyncDisposable
+{
+    private readonly TimeProvider _time;
+    private readonly ILogger<RedisStore> _logger;
+    private readonly string _prefix;
+    private readonly Lock _gate = new();
+    private DateTimeOffset? _unreachableSince;
+
+    public RedisStore(ConfigurationOptions options, string deploymentName, string instanceId, TimeProvider time, ILogger<RedisStore> logger)
+    {
+        _time = time;
+        _logger = logger;
+        DeploymentName = deploymentName;
+
+        // One hash tag for the deployment: every key of it lives in one slot, so scripts may touch several (Redis Cluster).
+        _prefix = "rc:{" + deploymentName + "}:";
+        options.ClientName ??= "realtime-console:" + instanceId;
+        Connection = ConnectionMultiplexer.Connect(options);
+        Connection.ConnectionFailed += (_, e) => MarkUnreachable(e.Exception?.Message ?? e.FailureType.ToString());
+        Connection.ConnectionRestored += (_, _) => MarkReachable();
+        if (!Connection.IsConnected)
+        {
+            MarkUnreachable("no connection at start-up");
+        }
+    }
+
+    public string DeploymentName { get; }
+
+    public IConnectionMultiplexer Connection { get; }
+
+    public IDatabase Database => Connection.GetDatabase();
+
+    public ISubscriber Subscriber => Connection.GetSubscriber();
+
+    /// <summary>True while the shared store answers.</summary>
+    public bool IsAvailable => Connection.IsConnected && UnreachableSince is null;
+
+    /// <summary>Since when the store has not answered; null while it does.</summary>
+    public DateTimeOffset? UnreachableSince
+    {
+        get { lock (_gate) { return _unreachableSince; } }
+    }
+
+    /// <summary>Raised when the store becomes unreachable or reachable again.</summary>
+    public event Action? AvailabilityChanged;
+
+    public RedisKey Key(string name) => _prefix + name;
+
+    public RedisChannel Channel(string name) => RedisChannel.Literal(_prefix + name);
+
+    /// <summary>A command failed (timeout, connection lost): the caller falls back, and the store counts as unreachable until it answers again.</summary>
+    public void ReportFailure(Exception failure) => MarkUnreachable(failure.Message);
+
+    /// <summary>A command succeeded after failures: the store is back.</summary>
+    public void ReportSuccess()
+    {
+        if (UnreachableSince is not null && Connection.IsConnected)
+        {
+            MarkReachable();
+        }
+    }
+
+    private void MarkUnreachable(string reason)
+    {
+        lock (_gate)
+        {
+            if (_unreachableSince is not null)
+            {
+                return;
+            }
+
+            _unreachableSince = _time.GetUtcNow();
+        }
+
+        LogUnreachable(_logger, reason);
+        AvailabilityChanged?.Invoke();
+    }
+
+    private void MarkReachable()
+    {
+        lock (_gate)
+        {
+            if (_unreachableSince is null)
+            {
+                return;
+            }
+
+            _unreachableSince = null;
+        }
+
+        LogReachable(_logger);
+        AvailabilityChanged?.Invoke();
+    }
+
+    public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The shared store (Redis) is unreachable ({Reason}); this instance runs on its own share until it is back.")]
+    private static partial void LogUnreachable(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The shared store (Redis) answers again; this instance rejoins the deployment.")]
+    private static partial void LogReachable(ILogger logger);
+}
