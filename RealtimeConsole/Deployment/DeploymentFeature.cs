@@ -21,6 +21,7 @@ public static class DeploymentFeature
     public static IServiceCollection AddDeploymentCore(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<DeploymentOptions>().BindConfiguration(DeploymentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<DeploymentMembers>();
         services.AddSingleton(sp => new ConsoleInstance(sp.GetRequiredService<IOptions<DeploymentOptions>>().Value.InstanceId, sp.GetRequiredService<TimeProvider>().GetUtcNow()));
         if (DeploymentOptions.ResolveStore(configuration) == StateStoreKind.Redis)
         {

@@ -14,8 +14,22 @@ public interface IBrokerStateStore
 
     QuotaExhaustionGate Quota { get; }
 
+    /// <summary>Whether the state is shared with other instances now, and if it should be but cannot be, since when and on what share.</summary>
+    StoreStatus Status { get; }
+
     /// <summary>Raised when any part of the state changes (telemetry listens; the broker does not).</summary>
     event Action? Changed;
+}
+
+/// <summary>
+/// Where the broker's state lives now. <see cref="UnreachableSince"/> is set while a shared store cannot be reached; the
+/// instance then runs on <see cref="LocalSharePerMinute"/> per resource (the learned limit divided by the instances last seen alive).
+/// </summary>
+public sealed record StoreStatus(string Store, bool IsShared, DateTimeOffset? UnreachableSince = null, IReadOnlyDictionary<UpstreamResource, int>? LocalSharePerMinute = null)
+{
+    public static readonly StoreStatus Memory = new("memory", IsShared: false);
+
+    public bool IsDegraded => UnreachableSince is not null;
 }
 
 /// <summary>The configured starting guesses of upstream's limits (requests per minute), until upstream's headers say otherwise.</summary>
@@ -48,6 +62,8 @@ public sealed class MemoryBrokerStateStore : IBrokerStateStore, IDisposable
     public SharedCooldown Cooldown { get; }
 
     public QuotaExhaustionGate Quota { get; }
+
+    public StoreStatus Status => StoreStatus.Memory;
 
     public event Action? Changed;
 
