@@ -13,6 +13,7 @@ public sealed partial class RedisStore : IAsyncDisposable
     private readonly ILogger<RedisStore> _logger;
     private readonly string _prefix;
     private readonly Lock _gate = new();
+    private readonly ITimer _recheck;
     private DateTimeOffset? _unreachableSince;
 
     public RedisStore(ConfigurationOptions options, string deploymentName, string instanceId, TimeProvider time, ILogger<RedisStore> logger)
@@ -24,6 +25,7 @@ public sealed partial class RedisStore : IAsyncDisposable
         // One hash tag for the deployment: every key of it lives in one slot, so scripts may touch several (Redis Cluster).
         _prefix = "rc:{" + deploymentName + "}:";
         options.ClientName ??= "realtime-console:" + instanceId;
+        _recheck = time.CreateTimer(_ => _ = RecheckAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Connection = ConnectionMultiplexer.Connect(options);
         Connection.ConnectionFailed += (_, e) => MarkUnreachable(e.Exception?.Message ?? e.FailureType.ToString());
         Connection.ConnectionRestored += (_, _) => MarkReachable();
@@ -81,6 +83,9 @@ public sealed partial class RedisStore : IAsyncDisposable
             _unreachableSince = _time.GetUtcNow();
         }
 
+        // A slow or lost Redis says nothing when it is back: ask it every second until it answers.
+        _recheck.Change(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+
         LogUnreachable(_logger, reason);
         AvailabilityChanged?.Invoke();
     }
@@ -97,11 +102,30 @@ public sealed partial class RedisStore : IAsyncDisposable
             _unreachableSince = null;
         }
 
+        _recheck.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
         LogReachable(_logger);
         AvailabilityChanged?.Invoke();
     }
 
-    public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
+    private async Task RecheckAsync()
+    {
+        try
+        {
+            await Database.PingAsync();
+            ReportSuccess();
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Still unreachable; the next tick asks again.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _recheck.DisposeAsync();
+        await Connection.DisposeAsync();
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The shared store (Redis) is unreachable ({Reason}); this instance runs on its own share until it is back.")]
     private static partial void LogUnreachable(ILogger logger, string reason);

@@ -8,11 +8,11 @@ namespace RealtimeConsole.RateLimits;
 public interface IBrokerStateStore
 {
     /// <summary>The budgets the broker spends from (client secrets and calls).</summary>
-    IReadOnlyDictionary<UpstreamResource, UpstreamBudget> Budgets { get; }
+    IReadOnlyDictionary<UpstreamResource, IUpstreamBudget> Budgets { get; }
 
-    SharedCooldown Cooldown { get; }
+    IUpstreamCooldown Cooldown { get; }
 
-    QuotaExhaustionGate Quota { get; }
+    IQuotaGate Quota { get; }
 
     /// <summary>Whether the state is shared with other instances now, and if it should be but cannot be, since when and on what share.</summary>
     StoreStatus Status { get; }
@@ -38,26 +38,31 @@ public sealed record BudgetGuesses(int ClientSecretsPerMinute, int CallsPerMinut
 /// <summary>The broker's state for one process.</summary>
 public sealed class MemoryBrokerStateStore : IBrokerStateStore, IDisposable
 {
-    private readonly Dictionary<UpstreamResource, UpstreamBudget> _budgets;
+    private readonly UpstreamBudget[] _owned;
 
     public MemoryBrokerStateStore(BudgetGuesses guesses, TimeProvider time)
     {
         Cooldown = new SharedCooldown(time);
         Quota = new QuotaExhaustionGate(time);
-        _budgets = new()
-        {
-            [UpstreamResource.ClientSecrets] = new UpstreamBudget(UpstreamResource.ClientSecrets, guesses.ClientSecretsPerMinute, time),
-            [UpstreamResource.Calls] = new UpstreamBudget(UpstreamResource.Calls, guesses.CallsPerMinute, time),
-        };
+        _owned =
+        [
+            new UpstreamBudget(UpstreamResource.ClientSecrets, guesses.ClientSecretsPerMinute, time),
+            new UpstreamBudget(UpstreamResource.Calls, guesses.CallsPerMinute, time),
+        ];
+        Budgets = _owned.ToDictionary(b => b.Resource, IUpstreamBudget (b) => b);
         Cooldown.Changed += RaiseChanged;
         Quota.Changed += RaiseChanged;
-        foreach (var budget in _budgets.Values)
+        foreach (var budget in _owned)
         {
             budget.Changed += _ => RaiseChanged();
         }
     }
 
-    public IReadOnlyDictionary<UpstreamResource, UpstreamBudget> Budgets => _budgets;
+    public IReadOnlyDictionary<UpstreamResource, IUpstreamBudget> Budgets { get; }
+
+    IUpstreamCooldown IBrokerStateStore.Cooldown => Cooldown;
+
+    IQuotaGate IBrokerStateStore.Quota => Quota;
 
     public SharedCooldown Cooldown { get; }
 
@@ -71,7 +76,7 @@ public sealed class MemoryBrokerStateStore : IBrokerStateStore, IDisposable
 
     public void Dispose()
     {
-        foreach (var budget in _budgets.Values)
+        foreach (var budget in _owned)
         {
             budget.Dispose();
         }

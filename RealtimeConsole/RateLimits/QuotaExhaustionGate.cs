@@ -5,7 +5,7 @@ namespace RealtimeConsole.RateLimits;
 /// start-up, and again once the re-check time after <c>insufficient_quota</c> has passed), exactly one probe request
 /// goes upstream and the others wait for its answer; after <c>insufficient_quota</c> nothing is sent until the re-check.
 /// </summary>
-public sealed class QuotaExhaustionGate(TimeProvider time)
+public sealed class QuotaExhaustionGate(TimeProvider time) : IQuotaGate
 {
     private readonly Lock _gate = new();
     private DateTimeOffset? _recheckAt;
@@ -76,12 +76,15 @@ public sealed class QuotaExhaustionGate(TimeProvider time)
         get { lock (_gate) { return _lastRequestId; } }
     }
 
-    public void QuotaExhausted(TimeSpan recheckInterval, string? requestId = null)
+    public void QuotaExhausted(TimeSpan recheckInterval, string? requestId = null) => QuotaExhaustedUntil(time.GetUtcNow() + recheckInterval, requestId);
+
+    /// <summary>Quota is out until <paramref name="recheckAt"/> (another instance found out and said until when).</summary>
+    public void QuotaExhaustedUntil(DateTimeOffset recheckAt, string? requestId)
     {
         lock (_gate)
         {
             _lastRequestId = requestId ?? _lastRequestId;
-            _recheckAt = time.GetUtcNow() + recheckInterval;
+            _recheckAt = recheckAt;
             _verified = false;
             EndProbe();
         }
@@ -121,6 +124,24 @@ public sealed class QuotaExhaustionGate(TimeProvider time)
         _probeInFlight = false;
         _probeAnswered.TrySetResult();
     }
+}
+
+/// <summary>Keeps requests away from an account out of quota: <see cref="QuotaExhaustionGate"/> in one process, or one gate for the whole deployment.</summary>
+public interface IQuotaGate
+{
+    DateTimeOffset? RecheckAt { get; }
+
+    string? LastRequestId { get; }
+
+    event Action? Changed;
+
+    ValueTask<QuotaAdmission> EnterAsync(TimeSpan maxWait, CancellationToken cancellationToken);
+
+    void QuotaExhausted(TimeSpan recheckInterval, string? requestId = null);
+
+    void QuotaAvailable();
+
+    void ProbeFinished();
 }
 
 /// <summary>The quota gate's answer for one request.</summary>

@@ -4,7 +4,7 @@ namespace RealtimeConsole.RateLimits;
 /// One cooldown window shared by every caller after upstream answered 429: nobody sends until it ends,
 /// and waiters are released spread over a small random jitter instead of as a herd.
 /// </summary>
-public sealed class SharedCooldown(TimeProvider time)
+public sealed class SharedCooldown(TimeProvider time) : IUpstreamCooldown
 {
     private readonly Lock _gate = new();
     private DateTimeOffset _until;
@@ -58,4 +58,20 @@ public sealed class SharedCooldown(TimeProvider time)
 
         Changed?.Invoke();
     }
+}
+
+/// <summary>The cooldown after a 429 that every caller waits out: <see cref="SharedCooldown"/> in one process, or one key in the shared store.</summary>
+public interface IUpstreamCooldown
+{
+    (DateTimeOffset Until, string Reason) State { get; }
+
+    event Action? Changed;
+
+    bool IsCoolingDown(DateTimeOffset now);
+
+    void CoolDownUntil(DateTimeOffset until, string reason);
+
+    TimeSpan RemainingFor(DateTimeOffset now, TimeSpan maxJitter);
+
+    void Reset();
 }

@@ -12,7 +12,7 @@ namespace RealtimeConsole.RateLimits;
 /// requests sent later and still in flight. Only the newest answer may raise the level, and only to <c>remaining</c>
 /// minus every request still in flight, so an older answer arriving late never lends slots upstream no longer has.
 /// </summary>
-public sealed class UpstreamBudget : IDisposable
+public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
 {
     private static readonly TimeSpan DefaultWindow = TimeSpan.FromMinutes(1);
 
@@ -43,6 +43,18 @@ public sealed class UpstreamBudget : IDisposable
         _units = Capacity;
         _stampTicks = time.GetUtcNow().UtcTicks;
         _pumpTimer = time.CreateTimer(_ => Pump(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// A budget of a fixed <paramref name="perMinute"/> that never takes a limit from upstream's headers (only lowers its level
+    /// from them): this instance's share of the deployment's limit while the shared store cannot be reached.
+    /// </summary>
+    public static UpstreamBudget ForLocalShare(UpstreamResource resource, int perMinute, long startAvailable, TimeProvider time)
+    {
+        var budget = new UpstreamBudget(resource, perMinute, time);
+        budget._source = LimitSource.LocalShare;
+        budget._units = Math.Clamp(startAvailable, 0, perMinute) * budget._window.Ticks;
+        return budget;
     }
 
     public UpstreamResource Resource { get; }
@@ -118,7 +130,7 @@ public sealed class UpstreamBudget : IDisposable
     }
 
     /// <summary>Raised when the level, the limit or the queue changes (telemetry listens).</summary>
-    public event Action<UpstreamBudget>? Changed;
+    public event Action<IUpstreamBudget>? Changed;
 
     /// <summary>Words for the limit in force, e.g. "20/min, learned from upstream".</summary>
     public string DescribeLimit()
@@ -126,9 +138,12 @@ public sealed class UpstreamBudget : IDisposable
         lock (_gate)
         {
             var perMinute = PerMinute(_limit, _window);
-            return _source == LimitSource.Guess
-                ? $"{perMinute}/min, the configured guess until upstream's first answer"
-                : $"{perMinute}/min, learned from upstream";
+            return _source switch
+            {
+                LimitSource.Guess => $"{perMinute}/min, the configured guess until upstream's first answer",
+                LimitSource.LocalShare => $"{perMinute}/min, this instance's share while the shared store is unreachable",
+                _ => $"{perMinute}/min, learned from upstream",
+            };
         }
     }
 
@@ -248,6 +263,12 @@ public sealed class UpstreamBudget : IDisposable
         Changed?.Invoke(this);
     }
 
+    public ValueTask CompleteAsync(BudgetTicket ticket, RateLimitHeaders? headers)
+    {
+        Complete(ticket, headers);
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>How long until a newly queued request would get a slot.</summary>
     public TimeSpan NextFreeSlotIn()
     {
@@ -274,6 +295,12 @@ public sealed class UpstreamBudget : IDisposable
 
     private void Learn(RateLimitHeaders headers)
     {
+        if (_source == LimitSource.LocalShare)
+        {
+            // The share is fixed while it lasts: upstream's limit is the whole deployment's, not this instance's.
+            return;
+        }
+
         if (headers.LimitRequests is not { } limit || limit < 1)
         {
             if (_source == LimitSource.Guess)
@@ -457,6 +484,49 @@ public sealed class UpstreamBudget : IDisposable
     }
 }
 
+/// <summary>
+/// A request budget for one upstream resource: <see cref="UpstreamBudget"/> in one process, or one every instance of a
+/// deployment spends from through the shared store. Everything but <see cref="AcquireAsync"/> and
+/// <see cref="CompleteAsync"/> reads what this instance last knew, without a round trip.
+/// </summary>
+public interface IUpstreamBudget
+{
+    UpstreamResource Resource { get; }
+
+    /// <summary>The configured starting guess (requests per minute).</summary>
+    int GuessPerMinute { get; }
+
+    /// <summary>Requests allowed per <see cref="Window"/>.</summary>
+    int Limit { get; }
+
+    TimeSpan Window { get; }
+
+    int RequestsPerMinute { get; }
+
+    LimitSource Source { get; }
+
+    bool IsProbing { get; }
+
+    long Available { get; }
+
+    long Queued { get; }
+
+    int InFlight { get; }
+
+    DateTimeOffset? EmptyUntil { get; }
+
+    event Action<IUpstreamBudget>? Changed;
+
+    string DescribeLimit();
+
+    ValueTask<BudgetDecision> AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken);
+
+    /// <summary>The request granted <paramref name="ticket"/> ended; <paramref name="headers"/> is null when no HTTP answer came back.</summary>
+    ValueTask CompleteAsync(BudgetTicket ticket, RateLimitHeaders? headers);
+
+    TimeSpan NextFreeSlotIn();
+}
+
 /// <summary>Where a budget's limit comes from.</summary>
 public enum LimitSource
 {
@@ -468,6 +538,9 @@ public enum LimitSource
 
     /// <summary>Upstream's <c>x-ratelimit-limit-requests</c>.</summary>
     Upstream,
+
+    /// <summary>This instance's share of the learned limit while the shared store cannot be reached.</summary>
+    LocalShare,
 }
 
 /// <summary>Whether a request may go upstream now, and if not, when to ask again.</summary>
@@ -479,4 +552,5 @@ public readonly record struct BudgetDecision(bool IsGranted, TimeSpan RetryAfter
 }
 
 /// <summary>The place of a granted request in the order requests were let go upstream; a probe finds upstream's limit.</summary>
-public readonly record struct BudgetTicket(long Sequence, bool IsProbe = false);
+/// <see cref="IsShared"/> marks a ticket the shared store issued, so its answer goes back there.
+public readonly record struct BudgetTicket(long Sequence, bool IsProbe = false, bool IsShared = false);

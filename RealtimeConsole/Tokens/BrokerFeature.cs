@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using RealtimeConsole.Access;
+using RealtimeConsole.Deployment;
 using RealtimeConsole.RateLimits;
+using RealtimeConsole.RateLimits.Shared;
 using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Tokens;
@@ -64,7 +66,14 @@ public static class BrokerFeature
         services.AddSingleton<IBrokerStateStore>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<RealtimeOptions>>().Value;
-            return new MemoryBrokerStateStore(new BudgetGuesses(options.ClientSecretsPerMinute, options.CallsPerMinute), sp.GetRequiredService<TimeProvider>());
+            var guesses = new BudgetGuesses(options.ClientSecretsPerMinute, options.CallsPerMinute);
+            var time = sp.GetRequiredService<TimeProvider>();
+
+            // A request whose instance never reports back holds its slot this long at most (every retry of it included).
+            var lease = options.AttemptTimeout * 2 + TimeSpan.FromSeconds(5);
+            return sp.GetService<RedisStore>() is { } store
+                ? new RedisBrokerStateStore(guesses, store, sp.GetRequiredService<DeploymentMembers>(), sp.GetRequiredService<ConsoleInstance>(), time, lease)
+                : new MemoryBrokerStateStore(guesses, time);
         });
         services.AddSingleton<UpstreamSignals>();
         services.AddSingleton<SecretSignals>();

@@ -53,11 +53,11 @@ public sealed class UpstreamGate
         }
     }
 
-    public SharedCooldown Cooldown => _state.Cooldown;
+    public IUpstreamCooldown Cooldown => _state.Cooldown;
 
-    public QuotaExhaustionGate Quota => _state.Quota;
+    public IQuotaGate Quota => _state.Quota;
 
-    public IReadOnlyDictionary<UpstreamResource, UpstreamBudget> Budgets => _state.Budgets;
+    public IReadOnlyDictionary<UpstreamResource, IUpstreamBudget> Budgets => _state.Budgets;
 
     /// <summary>Whether <paramref name="resource"/>'s circuit holds requests back now.</summary>
     public bool IsCircuitOpen(UpstreamResource resource) =>
@@ -149,14 +149,14 @@ public sealed class UpstreamGate
         }
         catch (Exception ex)
         {
-            budget.Complete(decision.Ticket, null);
+            await budget.CompleteAsync(decision.Ticket, null);
             var latency = Stopwatch.GetElapsedTime(started);
             UpstreamCallLog.UpstreamCallFailed(_logger, resource, (long)latency.TotalMilliseconds, attempt, ex.GetType().Name);
             _signals.OnCallCompleted(new UpstreamCallRecord(_time.GetUtcNow(), resource, 0, ex.GetType().Name, latency.TotalMilliseconds, attempt, null), null);
             throw;
         }
 
-        budget.Complete(decision.Ticket, response.RateLimits);
+        await budget.CompleteAsync(decision.Ticket, response.RateLimits);
         var elapsed = Stopwatch.GetElapsedTime(started);
         UpstreamCallLog.UpstreamCall(_logger, resource, (int)response.Status, (long)elapsed.TotalMilliseconds, attempt, response.RequestId, response.ErrorCode);
         _signals.OnCallCompleted(new UpstreamCallRecord(_time.GetUtcNow(), resource, (int)response.Status, response.ErrorCode, elapsed.TotalMilliseconds, attempt, response.RequestId), response);

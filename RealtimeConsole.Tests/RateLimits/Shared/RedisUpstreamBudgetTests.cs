@@ -1,0 +1,232 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using RealtimeConsole.Deployment;
+using RealtimeConsole.RateLimits;
+using RealtimeConsole.RateLimits.Shared;
+using RealtimeConsole.Tests.Infrastructure;
+
+namespace RealtimeConsole.Tests.RateLimits.Shared;
+
+/// <summary>
+/// The shared budget on a real redis-server, with each "instance" its own connection and budget object, and the clock a
+/// FakeTimeProvider that every instance reads (the scripts take the caller's time).
+/// </summary>
+public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+    private readonly List<IAsyncDisposable> _stores = [];
+    private readonly List<IDisposable> _budgets = [];
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartNewAsync();
+
+    public async Task DisposeAsync()
+    {
+        _budgets.ForEach(b => b.Dispose());
+        foreach (var store in _stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+    }
+
+    private (RedisUpstreamBudget Budget, RedisStore Store) Instance(int guess, DeploymentMembers? members = null)
+    {
+        var store = new RedisStore(DeploymentOptions.ParseRedis(_redis.ConnectionString, TimeSpan.FromSeconds(2)), "budget-tests", "i" + _stores.Count, _time, NullLogger<RedisStore>.Instance);
+        _stores.Add(store);
+        var budget = new RedisUpstreamBudget(UpstreamResource.ClientSecrets, guess, store, members ?? new DeploymentMembers(), _time, Lease);
+        _budgets.Add(budget);
+        return (budget, store);
+    }
+
+    private static RateLimitHeaders Headers(int limit, int remaining) =>
+        new(limit, remaining, TimeSpan.FromSeconds((limit - remaining) * 60.0 / limit));
+
+    [Theory]
+    [InlineData(60)] // a guess 3× the real limit
+    [InlineData(7)]  // a third of it
+    public async Task From_a_cold_start_two_instances_send_one_probe_then_spend_exactly_upstreams_remaining(int guess)
+    {
+        var (first, firstStore) = Instance(guess);
+        var (second, secondStore) = Instance(guess);
+        Assert.True(firstStore.IsAvailable, $"connected={firstStore.Connection.IsConnected} since={firstStore.UnreachableSince}");
+        Assert.True(secondStore.IsAvailable, $"connected={secondStore.Connection.IsConnected} since={secondStore.UnreachableSince}");
+
+        var probe = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        Assert.True(probe.IsGranted);
+        Assert.True(probe.Ticket.IsProbe, $"{probe} {first.Source} {firstStore.IsAvailable} {first.LocalSharePerMinute}");
+
+        // While the probe is out, nobody else on any instance is sent blind.
+        Assert.False((await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted);
+        Assert.False((await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted);
+
+        await first.CompleteAsync(probe.Ticket, Headers(20, 19));
+
+        var granted = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            var budget = i % 2 == 0 ? first : second;
+            var decision = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+            granted += decision.IsGranted ? 1 : 0;
+        }
+
+        Assert.Equal(19, granted);
+        Assert.Equal(20, second.Limit);
+        Assert.Equal(LimitSource.Upstream, second.Source);
+        Assert.Contains("20/min, learned from upstream", second.DescribeLimit(), StringComparison.Ordinal);
+        var refused = await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        Assert.False(refused.IsGranted);
+        Assert.InRange(refused.RetryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public async Task The_shared_level_refills_at_the_learned_rate_for_all_instances_together()
+    {
+        var (first, _) = Instance(60);
+        var (second, _) = Instance(60);
+        var probe = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        await first.CompleteAsync(probe.Ticket, Headers(20, 0));
+
+        Assert.False((await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted);
+        _time.Advance(TimeSpan.FromSeconds(3)); // one slot at 20/min
+        Assert.True((await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted);
+        Assert.False((await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted);
+    }
+
+    [Fact]
+    public async Task An_answer_lowers_the_shared_level_to_what_upstream_has_left_minus_requests_sent_after_it()
+    {
+        var (first, _) = Instance(20);
+        var (second, _) = Instance(20);
+        var probe = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        await first.CompleteAsync(probe.Ticket, Headers(20, 19));
+
+        var a = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        var b = await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+
+        // Another consumer of the organization spent 10 meanwhile: a's answer says 8 left, b (sent after a) not counted yet.
+        await first.CompleteAsync(a.Ticket, Headers(20, 8));
+
+        var granted = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            granted += (await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted ? 1 : 0;
+        }
+
+        Assert.Equal(7, granted);
+        await second.CompleteAsync(b.Ticket, Headers(20, 0));
+    }
+
+    [Fact]
+    public async Task A_waiter_on_another_instance_is_woken_by_the_probes_answer()
+    {
+        var (first, _) = Instance(60);
+        var (second, _) = Instance(60);
+        var probe = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+
+        var waiting = second.AcquireAsync(TimeSpan.FromSeconds(5), CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+        await first.CompleteAsync(probe.Ticket, Headers(20, 19));
+
+        var decision = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(decision.IsGranted);
+        Assert.False(decision.Ticket.IsProbe);
+    }
+
+    [Fact]
+    public async Task A_probe_whose_instance_never_answers_frees_the_probe_when_its_lease_ends()
+    {
+        var (first, _) = Instance(60);
+        var (second, _) = Instance(60);
+        Assert.True((await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).Ticket.IsProbe);
+
+        Assert.False((await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted);
+        _time.Advance(Lease + TimeSpan.FromSeconds(1));
+        var next = await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        Assert.True(next.IsGranted);
+        Assert.True(next.Ticket.IsProbe);
+    }
+
+    [Fact]
+    public async Task Without_Redis_an_instance_spends_its_share_and_on_return_charges_the_shared_level()
+    {
+        var members = new DeploymentMembers();
+        var now = _time.GetUtcNow();
+        members.Update([new("a", null, now, now), new("b", null, now, now)]);
+        var (first, store) = Instance(60, members);
+        var (second, secondStore) = Instance(60, members);
+        var probe = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        await first.CompleteAsync(probe.Ticket, Headers(20, 20));
+
+        await _redis.StopAsync();
+        await WaitUntil(() => !store.IsAvailable && !secondStore.IsAvailable);
+
+        // Half of the learned 20/min, starting from half of the 20 left.
+        var alone = 0;
+        for (var i = 0; i < 30; i++)
+        {
+            alone += (await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted ? 1 : 0;
+        }
+
+        Assert.Equal(10, alone);
+        Assert.Equal(LimitSource.LocalShare, first.Source);
+        Assert.Equal(10, first.LocalSharePerMinute);
+        Assert.Contains("share", first.DescribeLimit(), StringComparison.Ordinal);
+
+        // Redis comes back empty (restarted): the first grant after it starts over with a probe, never a blind burst.
+        await _redis.StartAsync();
+        await WaitUntil(() => store.IsAvailable && secondStore.IsAvailable, advanceClock: TimeSpan.FromMilliseconds(100));
+        var afterReturn = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        Assert.True(afterReturn.IsGranted);
+        Assert.True(afterReturn.Ticket.IsProbe);
+        Assert.Null(first.LocalSharePerMinute);
+        Assert.False((await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted);
+    }
+
+    [Fact]
+    public async Task Back_on_a_Redis_that_kept_its_state_the_requests_spent_alone_are_charged_to_the_shared_level()
+    {
+        var (first, store) = Instance(20);
+        var (second, _) = Instance(20);
+        var probe = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        await first.CompleteAsync(probe.Ticket, Headers(20, 20));
+
+        // Unreachable for this instance only (a command timed out): it spends alone, the others keep the shared level.
+        store.ReportFailure(new TimeoutException("test: slow Redis"));
+        var alone = 0;
+        for (var i = 0; i < 5; i++)
+        {
+            alone += (await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted ? 1 : 0;
+        }
+
+        Assert.Equal(5, alone);
+        await WaitUntil(() => store.IsAvailable, advanceClock: TimeSpan.FromSeconds(1));
+
+        var shared = 0;
+        for (var i = 0; i < 30; i++)
+        {
+            shared += (await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted ? 1 : 0;
+            shared += (await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted ? 1 : 0;
+        }
+
+        // 20 left, 5 spent alone: 15 more at most (a refilled slot or two while the clock was moved to notice Redis is back).
+        Assert.InRange(shared, 15, 16);
+    }
+
+    private async Task WaitUntil(Func<bool> condition, TimeSpan? advanceClock = null)
+    {
+        for (var i = 0; i < 400 && !condition(); i++)
+        {
+            if (advanceClock is { } step)
+            {
+                _time.Advance(step);
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), "the store's reachability did not change within 20 s");
+    }
+}

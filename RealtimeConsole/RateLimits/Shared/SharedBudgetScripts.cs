@@ -1,0 +1,140 @@
+namespace RealtimeConsole.RateLimits.Shared;
+
+/// <summary>
+/// The budget's two steps as Lua scripts, so each is one atomic round trip for every instance of a deployment. They are
+/// <see cref="UpstreamBudget"/>'s rules in Redis: a token bucket in exact integer units (one request is the window in
+/// milliseconds, each millisecond adds <c>limit</c> units), a probe until upstream's limit is known, tickets numbered in
+/// send order whose answers correct the level (lowered to <c>remaining</c> minus the requests sent later and still in
+/// flight; raised only by the newest answer, to <c>remaining</c> minus every request in flight). A ticket whose instance
+/// never answers is dropped when its lease ends.
+/// </summary>
+internal static class SharedBudgetScripts
+{
+    private const string Load = """
+        local now = tonumber(ARGV[1])
+        local b = redis.call('HMGET', KEYS[1], 'limit', 'window', 'source', 'units', 'stamp', 'probe_until', 'last', 'newest')
+        local limit, window, source, units, stamp, probe_until, last, newest
+        if b[1] then
+          limit = tonumber(b[1]); window = tonumber(b[2]); source = tonumber(b[3]); units = tonumber(b[4])
+          stamp = tonumber(b[5]); probe_until = tonumber(b[6]); last = tonumber(b[7]); newest = tonumber(b[8])
+        end
+        local function refill()
+          local cap = limit * window
+          if now > stamp then
+            if units < cap then units = math.min(cap, units + math.min(now - stamp, window) * limit) end
+            stamp = now
+          end
+        end
+        local function save()
+          redis.call('HSET', KEYS[1], 'limit', limit, 'window', window, 'source', source, 'units', units, 'stamp', stamp,
+            'probe_until', probe_until, 'last', last, 'newest', newest)
+          redis.call('PEXPIRE', KEYS[1], 86400000)
+        end
+        """;
+
+    /// <summary>
+    /// KEYS: budget hash, in-flight tickets (score = sequence), their leases (score = deadline).
+    /// ARGV: now ms, lease ms, starting limit, starting window ms (used when the budget is new or was lost).
+    /// Returns granted (0/1), sequence, is probe, wait ms, limit, window ms, source, whole slots left, in flight.
+    /// </summary>
+    public const string Grant = Load + "\n" + """
+        local lease = tonumber(ARGV[2])
+        if not limit then
+          limit = tonumber(ARGV[3]); window = tonumber(ARGV[4]); source = 0; units = limit * window
+          stamp = now; probe_until = 0; last = 0; newest = 0
+        end
+        local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+        for _, seq in ipairs(expired) do redis.call('ZREM', KEYS[2], seq) end
+        if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
+        refill()
+        local granted, probe, wait = 0, 0, 0
+        if source == 0 then
+          if probe_until <= now then
+            probe_until = now + lease; granted = 1; probe = 1
+          else
+            wait = math.min(1000, math.floor(window / limit))
+          end
+        elseif units >= window then
+          units = units - window; granted = 1
+        else
+          wait = math.ceil((window - units) / limit)
+        end
+        if granted == 1 then
+          last = last + 1
+          redis.call('ZADD', KEYS[2], last, last)
+          redis.call('ZADD', KEYS[3], now + lease, last)
+          redis.call('PEXPIRE', KEYS[2], 86400000)
+          redis.call('PEXPIRE', KEYS[3], 86400000)
+        end
+        save()
+        return { granted, granted == 1 and last or 0, probe, wait, limit, window, source, math.floor(units / window), redis.call('ZCARD', KEYS[2]) }
+        """;
+
+    /// <summary>
+    /// KEYS: as <see cref="Grant"/>, and the channel waiters listen on. ARGV: now ms, sequence, is probe, answered (0/1),
+    /// x-ratelimit-limit (-1 none), remaining (-1 none), reset ms (-1 none). Returns limit, window ms, source, slots left, in
+    /// flight, or an empty array when the budget was lost (a restarted Redis): the next grant starts over with a probe.
+    /// </summary>
+    public const string Complete = Load + "\n" + """
+        if not limit then return {} end
+        local seq = tonumber(ARGV[2])
+        local lim = tonumber(ARGV[5]); local rem = tonumber(ARGV[6]); local reset = tonumber(ARGV[7])
+        refill()
+        local was_probing = source == 0
+        redis.call('ZREM', KEYS[2], seq)
+        redis.call('ZREM', KEYS[3], seq)
+        if tonumber(ARGV[3]) == 1 then probe_until = 0 end
+        local is_newest = seq > newest
+        if is_newest then newest = seq end
+        if tonumber(ARGV[4]) == 1 then
+          if lim > 0 then
+            local function fits(w, used)
+              local per = w / lim
+              return reset <= per * used * 1.05 + 50 and reset >= per * (used - 1) * 0.95 - 50
+            end
+            local w = window
+            if rem >= 0 and reset > 0 and rem < lim then
+              local used = lim - rem
+              if not fits(window, used) then
+                if fits(60000, used) then w = 60000
+                else w = math.max(1000, math.min(86400000, math.floor(reset / used * lim + 0.5))) end
+              end
+            end
+            if w ~= window then units = math.floor(units / window) * w; window = w end
+            limit = lim
+            units = math.min(units, limit * window)
+            source = 2
+          elseif source == 0 then
+            source = 1
+          end
+        end
+        local before = units
+        if rem >= 0 then
+          local surely = math.max(0, rem - redis.call('ZCOUNT', KEYS[2], '(' .. seq, '+inf'))
+          local cap = limit * window
+          if was_probing then
+            units = math.min(cap, surely * window)
+          elseif math.floor(units / window) > surely then
+            units = surely * window
+          elseif is_newest then
+            local atleast = math.max(0, rem - redis.call('ZCARD', KEYS[2]))
+            if atleast * window > units then units = math.min(cap, atleast * window) end
+          end
+        end
+        save()
+        if was_probing or units > before then redis.call('PUBLISH', KEYS[4], 'budget') end
+        return { limit, window, source, math.floor(units / window), redis.call('ZCARD', KEYS[2]) }
+        """;
+
+    /// <summary>
+    /// Charges the shared level with what an instance spent on its own while the store was unreachable, so nothing is spent
+    /// twice. KEYS: budget hash. ARGV: now ms, requests. The level may go below zero; it refills from there.
+    /// </summary>
+    public const string Charge = Load + "\n" + """
+        if not limit then return 0 end
+        refill()
+        units = math.max(units - tonumber(ARGV[2]) * window, -limit * window)
+        save()
+        return 1
+        """;
+}
