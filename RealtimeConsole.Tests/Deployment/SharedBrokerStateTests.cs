@@ -1,0 +1,171 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using RealtimeConsole.RateLimits;
+using RealtimeConsole.Tests.Infrastructure;
+using RealtimeConsole.Tests.Tokens;
+using RealtimeConsole.Upstream;
+
+namespace RealtimeConsole.Tests.Deployment;
+
+/// <summary>
+/// Three real console instances sharing one real redis-server, in front of one upstream that enforces its limit as OpenAI
+/// does: they spend one budget, wait out one cooldown, and ask about quota once. Real time, each test a few seconds.
+/// </summary>
+public sealed class SharedBrokerStateTests : IAsyncLifetime
+{
+    private readonly List<ConsoleAppFactory> _instances = [];
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartNewAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var instance in _instances)
+        {
+            await instance.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+    }
+
+    private HttpClient[] Instances(StrictUpstream upstream, int count, int guess, string maxQueueWait = "00:00:02")
+    {
+        var clients = new HttpClient[count];
+        for (var i = 0; i < count; i++)
+        {
+            var instance = new ConsoleAppFactory()
+                .WithSetting("ConnectionStrings:Redis", _redis.ConnectionString)
+                .WithSetting("Deployment:InstanceId", "instance-" + i)
+                .WithSetting("Realtime:MaxQueueWait", maxQueueWait)
+                .WithSetting("Realtime:CooldownReleaseJitter", "00:00:00")
+                // A 429 asking for longer than this is answered to the caller at once instead of waited out in the request.
+                .WithSetting("Realtime:RetryAfterCap", "00:00:05")
+                .WithSetting("Realtime:BaseUrl", "http://upstream.test/v1")
+                .WithSetting("Realtime:SecretMode", "PerSession")
+                .WithSetting("Realtime:ClientSecretsPerMinute", guess.ToString(CultureInfo.InvariantCulture))
+                .WithSetting("Realtime:DoorPermitsPerMinute", "100000")
+                .WithServices(s => s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => upstream));
+            _instances.Add(instance);
+            clients[i] = instance.CreateClient();
+        }
+
+        return clients;
+    }
+
+    private IBrokerStateStore State(int instance) => _instances[instance].Services.GetRequiredService<IBrokerStateStore>();
+
+    private static Task<HttpResponseMessage[]> Spread(HttpClient[] clients, int callers) =>
+        Task.WhenAll(Enumerable.Range(0, callers).Select(i => Task.Run(() => clients[i % clients.Length].PostAsync("/api/realtime/client-secret", null))))
+            .WaitAsync(TimeSpan.FromSeconds(90));
+
+    [Theory]
+    [InlineData(60)] // every instance guesses 3× the real limit
+    [InlineData(7)]  // a third of it
+    public async Task Sixty_callers_over_three_instances_against_20_per_minute_get_20_secrets_and_honest_refusals_with_no_upstream_429(int guess)
+    {
+        var upstream = new StrictUpstream(20, outOfQuota: false);
+        var clients = Instances(upstream, 3, guess);
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var responses = await Spread(clients, 60);
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+
+        var served = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
+        Assert.InRange(served, 19, 20 + (int)Math.Ceiling(elapsed.TotalSeconds / 3));
+        Assert.Equal(0, upstream.RateLimited);
+        Assert.Equal(served, upstream.Requests);
+        var refused = responses.Where(r => r.StatusCode != HttpStatusCode.OK).ToList();
+        Assert.All(refused, r => Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode));
+        Assert.All(refused, r => Assert.InRange(r.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(120)));
+        foreach (var r in refused)
+        {
+            var error = await BrokerEndpointTests.AssertError(r, HttpStatusCode.TooManyRequests, "rate_limited");
+            var message = error.GetProperty("message").GetString()!;
+            Assert.True(message.Contains("20/min, learned from upstream", StringComparison.Ordinal) || message.Contains("finding out upstream's limit", StringComparison.Ordinal), message);
+        }
+
+        // Every instance knows the organization's limit, whichever of them asked.
+        Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(20, State(i).Budgets[UpstreamResource.ClientSecrets].Limit));
+    }
+
+    [Fact]
+    public async Task A_429_seen_by_one_instance_cools_all_of_them()
+    {
+        var upstream = new StrictUpstream(600, outOfQuota: false);
+        var clients = Instances(upstream, 3, 600);
+        Assert.Equal(HttpStatusCode.OK, (await clients[0].PostAsync("/api/realtime/client-secret", null)).StatusCode);
+
+        upstream.StartStorm(1, TimeSpan.FromSeconds(30));
+        var stormed = await clients[0].PostAsync("/api/realtime/client-secret", null);
+        Assert.NotEqual(HttpStatusCode.OK, stormed.StatusCode);
+        Assert.True((int)stormed.StatusCode < 500, $"no 5xx for a 429 upstream, got {(int)stormed.StatusCode}");
+
+        await Until(() => State(1).Cooldown.IsCoolingDown(DateTimeOffset.UtcNow) && State(2).Cooldown.IsCoolingDown(DateTimeOffset.UtcNow));
+        var before = upstream.Requests;
+        var others = await Task.WhenAll(clients[1].PostAsync("/api/realtime/client-secret", null), clients[2].PostAsync("/api/realtime/client-secret", null));
+
+        Assert.All(others, r => Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode));
+        Assert.All(others, r => Assert.InRange(r.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(31)));
+        Assert.Equal(before, upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Insufficient_quota_is_asked_once_for_all_instances_until_the_recheck()
+    {
+        var upstream = new StrictUpstream(600, outOfQuota: true);
+        var clients = Instances(upstream, 3, 600, maxQueueWait: "00:00:30");
+
+        var responses = await Spread(clients, 60);
+
+        foreach (var response in responses)
+        {
+            await BrokerEndpointTests.AssertError(response, HttpStatusCode.ServiceUnavailable, "insufficient_quota");
+            Assert.NotNull(response.Headers.RetryAfter);
+        }
+
+        // One probe for the deployment; a second only if a probe's answer was slower than a waiter's patience.
+        Assert.InRange(upstream.Requests, 1, 2);
+        var again = await Spread(clients, 30);
+        Assert.All(again, r => Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode));
+        Assert.InRange(upstream.Requests, 1, 2);
+    }
+
+    [Fact]
+    public async Task Redis_stopped_in_the_middle_and_started_again_costs_no_5xx_and_no_unanswered_request()
+    {
+        var upstream = new StrictUpstream(600, outOfQuota: false);
+        var clients = Instances(upstream, 2, 600);
+        Assert.All(await Spread(clients, 10), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.True(State(0).Status.IsShared);
+
+        await _redis.StopAsync();
+        var during = await Spread(clients, 20);
+        await Until(() => State(0).Status.IsDegraded && State(1).Status.IsDegraded);
+        var degraded = State(0).Status;
+        Assert.NotNull(degraded.UnreachableSince);
+        var duringToo = await Spread(clients, 20);
+
+        await _redis.StartAsync();
+        await Until(() => State(0).Status.IsShared && State(1).Status.IsShared);
+        var after = await Spread(clients, 20);
+
+        var all = during.Concat(duringToo).Concat(after).ToList();
+        Assert.Equal(60, all.Count);
+        Assert.DoesNotContain(all, r => (int)r.StatusCode >= 500);
+        Assert.All(all, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, $"got {(int)r.StatusCode}"));
+        Assert.True(all.Count(r => r.StatusCode == HttpStatusCode.OK) >= 40, "the instances kept serving on their shares");
+        Assert.Equal(0, upstream.RateLimited);
+        Assert.Contains(degraded.LocalSharePerMinute ?? new Dictionary<UpstreamResource, int>(), s => s.Key == UpstreamResource.ClientSecrets && s.Value == 600);
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        for (var i = 0; i < 300 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), "the condition did not hold within 15 s");
+    }
+}
