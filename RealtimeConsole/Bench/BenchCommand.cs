@@ -67,6 +67,16 @@ public static class BenchCommand
                     }
                 }
 
+                // One shared store makes any number of instances one broker: the same goals at every count.
+                if (figures.TryGetValue("broker-redis", out var shared))
+                {
+                    foreach (var (goal, met) in BenchReport.Goals(scenario, shared))
+                    {
+                        Console.WriteLine($"  broker-redis goal ({instances} instance{(instances == 1 ? "" : "s")}): {goal}: {(met ? "met" : "NOT MET")}");
+                        allMet &= met;
+                    }
+                }
+
                 Console.WriteLine();
             }
         }

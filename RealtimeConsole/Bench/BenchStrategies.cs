@@ -133,6 +133,19 @@ public sealed class BrokerStrategy : BenchStrategy
     public override IBenchRoute CreateRoute(BenchWorld world, int instance) => new BrokerCallRoute(world.BrokerInstance(instance), Name);
 }
 
+/// <summary>
+/// The broker as a deployment runs it: every instance keeps its budgets, cooldown and quota gate in one Redis (a
+/// throwaway redis-server the bench starts, or <c>BENCH_REDIS</c>), so N instances spend one budget.
+/// </summary>
+public sealed class BrokerRedisStrategy : BenchStrategy
+{
+    public override string Name => "broker-redis";
+
+    public override int Order => 55;
+
+    public override IBenchRoute CreateRoute(BenchWorld world, int instance) => new BrokerCallRoute(world.BrokerInstance(instance, BenchRedis.ConnectionString), Name);
+}
+
 /// <summary>The broker handing out its Shared-mode secret; the browser then posts its offer upstream itself (unbudgeted).</summary>
 public sealed class BrokerDirectStrategy : BenchStrategy
 {

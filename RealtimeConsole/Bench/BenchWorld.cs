@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Time.Testing;
+using RealtimeConsole.Deployment;
 using RealtimeConsole.Simulator;
 using RealtimeConsole.Simulator.Media;
 using RealtimeConsole.Tokens;
@@ -33,6 +34,9 @@ public sealed class BenchWorld : IAsyncDisposable
     private readonly FakeTimeProvider? _fake;
     private readonly Uri _simulatorBase;
     private readonly Dictionary<int, ServiceProvider> _brokers = [];
+
+    // One deployment per world on the shared bench Redis, so runs never see each other's state.
+    private readonly string _deploymentName = "bench-" + Guid.NewGuid().ToString("N")[..12];
     private readonly SimulatorRateLimiter _organization;
     private int _responsesRefused;
 
@@ -132,8 +136,9 @@ public sealed class BenchWorld : IAsyncDisposable
     /// <summary>
     /// The broker of server instance <paramref name="instance"/> (created on first use): its own options, upstream gate,
     /// budgets and secret cache, configured with <see cref="GuessPerMinute"/>, talking to the simulator through the counted wire.
+    /// With <paramref name="sharedRedis"/> every instance of this world keeps its broker state in that Redis, as one deployment.
     /// </summary>
-    public IServiceProvider BrokerInstance(int instance)
+    public IServiceProvider BrokerInstance(int instance, string? sharedRedis = null)
     {
         lock (_brokers)
         {
@@ -151,16 +156,27 @@ public sealed class BenchWorld : IAsyncDisposable
                 ["Realtime:ClientSecretsPerMinute"] = guess,
                 ["Realtime:CallsPerMinute"] = guess,
                 ["Realtime:Instructions"] = "Bench.",
+                ["ConnectionStrings:Redis"] = sharedRedis,
+                ["Deployment:Name"] = _deploymentName,
+                ["Deployment:InstanceId"] = "bench-" + instance.ToString(CultureInfo.InvariantCulture),
             }).Build();
             var services = new ServiceCollection();
             services.AddSingleton<IConfiguration>(configuration);
             services.AddSingleton(Time);
             services.AddLogging();
             services.AddMetrics();
+            services.AddOptions();
+            services.AddDeploymentCore(configuration);
             services.AddBrokerCore();
             // One counted wire for the whole run: the factory must never retire (and dispose) it.
             services.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => Upstream).SetHandlerLifetime(Timeout.InfiniteTimeSpan);
             var provider = services.BuildServiceProvider();
+            if (provider.GetService<RedisStore>() is { } store)
+            {
+                // A Redis round trip runs on no thread of the world: the clock must not move while one is on its way.
+                Activity.AddBusyCheck(() => store.Connection.GetCounters().TotalOutstanding > 0);
+            }
+
             _brokers[instance] = provider;
             return provider;
         }

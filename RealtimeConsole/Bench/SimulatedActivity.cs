@@ -24,10 +24,28 @@ public sealed class SimulatedActivity
     private static int s_busyFloor;
 
     private readonly AsyncLocal<SimulatedActivity?> _tag;
+    private readonly List<Func<bool>> _busyChecks = [];
     private int _running;
     private int _settleTimeouts;
 
     public SimulatedActivity() => _tag = new AsyncLocal<SimulatedActivity?>(OnTagChanged);
+
+    /// <summary>Adds work outside the thread pool that the world waits for (a Redis round trip): busy while it says so.</summary>
+    public void AddBusyCheck(Func<bool> isBusy)
+    {
+        lock (_busyChecks)
+        {
+            _busyChecks.Add(isBusy);
+        }
+    }
+
+    private bool OutsideWorkBusy()
+    {
+        lock (_busyChecks)
+        {
+            return _busyChecks.Any(check => check());
+        }
+    }
 
     /// <summary>Threads running the world's code now.</summary>
     public int Running => Volatile.Read(ref _running);
@@ -74,7 +92,7 @@ public sealed class SimulatedActivity
 
             var busy = BusyPoolThreads();
             var floor = Volatile.Read(ref s_busyFloor);
-            if (Running != 0 || ThreadPool.PendingWorkItemCount != 0)
+            if (Running != 0 || ThreadPool.PendingWorkItemCount != 0 || OutsideWorkBusy())
             {
                 quiet = 0;
                 calmSince = null;
