@@ -17,6 +17,9 @@ public static class BrokerThroughputBench
     public const double GoalRequestsPerSecond = 20_000;
     public const double GoalP99Ms = 5;
 
+    /// <summary>With the broker's state in Redis, Shared mode keeps at least this share of the in-memory throughput.</summary>
+    public const double GoalRedisShareOfMemory = 0.90;
+
     /// <summary>The highest door limit <c>Realtime:DoorPermitsPerMinute</c> accepts, used by the bench for every client.</summary>
     public const int BenchDoorPermitsPerMinute = 100_000;
 
@@ -26,18 +29,49 @@ public static class BrokerThroughputBench
 
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
-        if (!LoopbackBenchArguments.TryParse(args, defaultClients: 32, out var clients, out var seconds, out var warmupSeconds, out var target))
+        if (!LoopbackBenchArguments.TryParse(args, defaultClients: 32, out var clients, out var seconds, out var warmupSeconds, out var target, out var stores))
         {
-            await Console.Error.WriteLineAsync("usage: bench throughput [--clients 1..250] [--seconds 1..600] [--warmup 0..60] [--url http://127.0.0.1:5080/]");
+            await Console.Error.WriteLineAsync("usage: bench throughput [--clients 1..250] [--seconds 1..600] [--warmup 0..60] [--store memory,redis] [--url http://127.0.0.1:5080/]");
             return 2;
         }
 
         if (target is not null)
         {
             await output.WriteLineAsync($"console at {target} (separate process; it must run with Realtime:SecretMode=Shared, Realtime:DoorPermitsPerMinute={BenchDoorPermitsPerMinute} and Auth:Mode=Unsecured)");
-            return await MeasureAsync(output, target, clients, seconds, warmupSeconds, upstreamMints: null);
+            return (await MeasureAsync(output, target, clients, seconds, warmupSeconds, upstreamMints: null)).Met ? 0 : 1;
         }
 
+        var allMet = true;
+        var perSecond = new Dictionary<string, double>();
+        foreach (var store in stores)
+        {
+            var (met, requestsPerSecond) = await RunInProcessAsync(output, store, clients, seconds, warmupSeconds);
+            allMet &= met;
+            perSecond[store] = requestsPerSecond;
+        }
+
+        if (perSecond.TryGetValue("memory", out var memory) && perSecond.TryGetValue("redis", out var redis))
+        {
+            var ratio = redis / Math.Max(memory, 1);
+            var kept = ratio >= GoalRedisShareOfMemory;
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"redis store kept {ratio:P0} of the memory store's requests/s ({redis:F0} vs {memory:F0}, one run) · goal ≥ {GoalRedisShareOfMemory:P0}: {(kept ? "met" : "NOT MET")}"));
+            allMet &= kept;
+        }
+
+        if (stores.Contains("redis"))
+        {
+            await SharedBudgetGrantCost.MeasureAsync(output);
+        }
+
+        return allMet ? 0 : 1;
+    }
+
+    private static async Task<(bool Met, double RequestsPerSecond)> RunInProcessAsync(TextWriter output, string store, int clients, int seconds, int warmupSeconds)
+    {
+        string[] storeArgs = store == "redis"
+            ? ["--ConnectionStrings:Redis=" + BenchRedis.ConnectionString, "--Deployment:Name=throughput-" + Guid.NewGuid().ToString("N")[..12]]
+            : ["--Realtime:Store=Memory"];
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             // This assembly, not the process's entry point (a test host), names the static web assets manifest.
@@ -54,6 +88,7 @@ public static class BrokerThroughputBench
                 "--Realtime:DoorPermitsPerMinute=" + BenchDoorPermitsPerMinute.ToString(CultureInfo.InvariantCulture),
                 // On loopback only, with a door partition per client address rather than per signed-in user.
                 "--Auth:Mode=Unsecured",
+                .. storeArgs,
             ],
         });
         builder.AddRealtimeConsole();
@@ -63,7 +98,7 @@ public static class BrokerThroughputBench
         try
         {
             var address = SimulatorHost.ListeningAddress(app);
-            await output.WriteLineAsync($"console at {address} (in this process, embedded simulator upstream, Shared secret mode)");
+            await output.WriteLineAsync($"console at {address} (in this process, embedded simulator upstream, Shared secret mode, {store} store)");
             var stats = app.Services.GetRequiredService<SimulatorStats>();
             var telemetry = app.Services.GetRequiredService<BrokerTelemetry>();
             return await MeasureAsync(output, address, clients, seconds, warmupSeconds, () => (stats.Total(SimulatorEndpoint.ClientSecrets), telemetry.GetSnapshot().Counters.Mints));
@@ -74,7 +109,7 @@ public static class BrokerThroughputBench
         }
     }
 
-    private static async Task<int> MeasureAsync(TextWriter output, Uri address, int clients, int seconds, int warmupSeconds, Func<(long SimulatorMints, long BrokerMints)>? upstreamMints)
+    private static async Task<(bool Met, double RequestsPerSecond)> MeasureAsync(TextWriter output, Uri address, int clients, int seconds, int warmupSeconds, Func<(long SimulatorMints, long BrokerMints)>? upstreamMints)
     {
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"{clients} clients from 127.0.0.2..127.0.0.{clients + 1} · door limit {BenchDoorPermitsPerMinute:N0}/min per client (raised for the bench; default 30) · {warmupSeconds}s warm-up · {seconds}s measured · {Environment.ProcessorCount} cores"));
@@ -100,6 +135,6 @@ public static class BrokerThroughputBench
         var met = run.Failed == 0 && run.RequestsPerSecond > GoalRequestsPerSecond && run.P99Ms < GoalP99Ms;
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"goal over {GoalRequestsPerSecond:N0} req/s with p99 under {GoalP99Ms:0} ms and no errors: {(met ? "met" : "NOT MET")}"));
-        return met ? 0 : 1;
+        return (met, run.RequestsPerSecond);
     }
 }

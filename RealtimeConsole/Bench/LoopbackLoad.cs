@@ -210,14 +210,26 @@ public sealed class LoopbackLoad : IDisposable
 /// <summary>The arguments both loopback benches take: <c>[--clients N] [--seconds S] [--warmup W] [--url http://host:port/]</c>.</summary>
 public static class LoopbackBenchArguments
 {
-    public static bool TryParse(string[] args, int defaultClients, out int clients, out int seconds, out int warmup, out Uri? target)
+    public static bool TryParse(string[] args, int defaultClients, out int clients, out int seconds, out int warmup, out Uri? target) =>
+        TryParse(args, defaultClients, out clients, out seconds, out warmup, out target, out _);
+
+    /// <param name="stores">With <c>--store memory,redis</c>: the broker-state stores to measure one after the other (memory alone by default).</param>
+    public static bool TryParse(string[] args, int defaultClients, out int clients, out int seconds, out int warmup, out Uri? target, out string[] stores)
     {
         clients = defaultClients;
         seconds = 5;
         warmup = 2;
         target = null;
+        stores = ["memory"];
         for (var i = 0; i < args.Length; i++)
         {
+            if (args[i] == "--store" && i + 1 < args.Length && args[i + 1].Split(',') is var names && names.All(n => n is "memory" or "redis"))
+            {
+                stores = [.. names.Distinct()];
+                i++;
+                continue;
+            }
+
             if (args[i] == "--url" && i + 1 < args.Length && Uri.TryCreate(args[++i].TrimEnd('/') + "/", UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttp)
             {
                 target = url;
