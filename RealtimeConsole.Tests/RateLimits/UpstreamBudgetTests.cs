@@ -289,4 +289,53 @@ public sealed class UpstreamBudgetTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
         Assert.Equal(0, budget.Queued);
     }
+
+    [Fact]
+    public async Task Another_consumer_taking_half_the_limit_is_learned_and_no_request_meets_an_empty_bucket()
+    {
+        // Upstream: 60/min with continuous refill; another app of the organization takes one request every 2 s.
+        using var budget = new UpstreamBudget(UpstreamResource.Calls, 60, _time);
+        var upstream = 60.0;
+        var rejected = 0;
+        var served = 0;
+        var step = TimeSpan.FromMilliseconds(100);
+        var start = _time.GetUtcNow();
+        for (var tick = 0; tick < 3_000; tick++)
+        {
+            _time.Advance(step);
+            upstream = Math.Min(60, upstream + 60 * step.TotalMinutes);
+            if (tick % 20 == 0)
+            {
+                upstream = Math.Max(0, upstream - 1);
+            }
+
+            // Our users want more than is left for us: one try per step.
+            var decision = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+            if (!decision.IsGranted)
+            {
+                continue;
+            }
+
+            if (upstream < 1)
+            {
+                if (_time.GetUtcNow() - start > TimeSpan.FromSeconds(30))
+                {
+                    rejected++;
+                }
+
+                budget.Complete(decision.Ticket, PerMinute(60, 0));
+                continue;
+            }
+
+            upstream -= 1;
+            served++;
+            budget.Complete(decision.Ticket, PerMinute(60, (int)Math.Floor(upstream)));
+        }
+
+        // Five minutes: about 30/min were left for us once the other consumer was seen.
+        Assert.Equal(0, rejected);
+        Assert.InRange(budget.OthersPerMinute, 25, 35);
+        Assert.InRange(served, 140, 215);
+        Assert.Contains("taken by other consumers", budget.DescribeLimit(), StringComparison.Ordinal);
+    }
 }

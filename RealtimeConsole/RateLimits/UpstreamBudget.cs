@@ -33,6 +33,12 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
     private long _newestAnswered;
     private bool _disposed;
 
+    // Other consumers of the organization, estimated from what upstream's remaining lost beyond our own requests.
+    private long _othersPerWindow;
+    private OthersSample? _lastAnswer;
+    private double _othersSeen;
+    private long _othersSeenOverTicks;
+
     public UpstreamBudget(UpstreamResource resource, int guessPerMinute, TimeProvider time)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(guessPerMinute, 1);
@@ -132,6 +138,12 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
     /// <summary>Raised when the level, the limit or the queue changes (telemetry listens).</summary>
     public event Action<IUpstreamBudget>? Changed;
 
+    /// <summary>Requests per minute other consumers of the organization take from the same limit, as upstream's answers show it.</summary>
+    public int OthersPerMinute
+    {
+        get { lock (_gate) { return (int)Math.Round(_othersPerWindow * (DefaultWindow / _window)); } }
+    }
+
     /// <summary>Words for the limit in force, e.g. "20/min, learned from upstream".</summary>
     public string DescribeLimit()
     {
@@ -142,6 +154,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
             {
                 LimitSource.Guess => $"{perMinute}/min, the configured guess until upstream's first answer",
                 LimitSource.LocalShare => $"{perMinute}/min, this instance's share while the shared store is unreachable",
+                _ when _othersPerWindow > 0 => $"{perMinute}/min, learned from upstream; about {(int)Math.Round(_othersPerWindow * (DefaultWindow / _window))}/min of it taken by other consumers of the organization",
                 _ => $"{perMinute}/min, learned from upstream",
             };
         }
@@ -235,6 +248,11 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
 
             if (headers?.RemainingRequests is { } remaining)
             {
+                if (isNewest && _source == LimitSource.Upstream)
+                {
+                    EstimateOthers(ticket.Sequence, remaining);
+                }
+
                 var sentAfter = _inFlight.GetViewBetween(ticket.Sequence + 1, long.MaxValue).Count;
                 var surelyLeft = Math.Max(0, remaining - sentAfter);
                 if (wasProbing)
@@ -281,7 +299,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
 
     private TimeSpan NextFreeSlotInLocked()
     {
-        var perRequest = _window / _limit;
+        var perRequest = _window / RefillPerTick;
         if (_source == LimitSource.Guess)
         {
             // Upstream's limit is not known yet; its first answer is about one round trip away.
@@ -357,6 +375,43 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
         return TimeSpan.FromMilliseconds(Math.Clamp(Math.Round(estimate.TotalMilliseconds), 1_000, TimeSpan.FromDays(1).TotalMilliseconds));
     }
 
+    /// <summary>
+    /// Between two answers upstream's remaining fell by what everyone sent and rose by its refill; what we sent is known
+    /// (the tickets between them), so the rest is other consumers'. Summed over at least a quarter of the window (the floors
+    /// of remaining cancel out along the chain) and smoothed, it lowers our refill rate to what is left for us.
+    /// </summary>
+    private void EstimateOthers(long sequence, int remaining)
+    {
+        var now = _time.GetUtcNow().UtcTicks;
+        var previous = _lastAnswer;
+        _lastAnswer = new OthersSample(sequence, remaining, now);
+        if (previous is null || remaining >= _limit || previous.Remaining >= _limit)
+        {
+            // A full bucket hides how much refill was lost: start the sum again.
+            _othersSeen = 0;
+            _othersSeenOverTicks = 0;
+            return;
+        }
+
+        var elapsed = now - previous.AtTicks;
+        var refilled = (double)elapsed * _limit / _window.Ticks;
+        _othersSeen += previous.Remaining - remaining + refilled - (sequence - previous.Sequence);
+        _othersSeenOverTicks += elapsed;
+        if (_othersSeenOverTicks < _window.Ticks / 4)
+        {
+            return;
+        }
+
+        var sample = Math.Max(0, _othersSeen) * _window.Ticks / _othersSeenOverTicks;
+        var smoothed = (_othersPerWindow + sample) / 2;
+        _othersPerWindow = (long)Math.Clamp(Math.Round(smoothed), 0, _limit - 1);
+        _othersSeen = 0;
+        _othersSeenOverTicks = 0;
+    }
+
+    /// <summary>Units our level gains per tick: upstream's refill less what other consumers take of it.</summary>
+    private long RefillPerTick => Math.Max(1, _limit - _othersPerWindow);
+
     private long Capacity => _limit * _window.Ticks;
 
     private void Refill()
@@ -367,12 +422,12 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
         if (_units < Capacity)
         {
             // A full bucket does not accrue: like upstream's, it starts refilling with the first request below full.
-            _units = Math.Min(Capacity, _units + elapsed * _limit);
+            _units = Math.Min(Capacity, _units + elapsed * RefillPerTick);
         }
     }
 
     private TimeSpan UntilNextUnit() =>
-        _units >= _window.Ticks ? TimeSpan.Zero : TimeSpan.FromTicks((_window.Ticks - _units + _limit - 1) / _limit);
+        _units >= _window.Ticks ? TimeSpan.Zero : TimeSpan.FromTicks((_window.Ticks - _units + RefillPerTick - 1) / RefillPerTick);
 
     private bool TryGrant(out BudgetTicket ticket)
     {
@@ -473,6 +528,8 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
 
         _pumpTimer.Dispose();
     }
+
+    private sealed record OthersSample(long Sequence, int Remaining, long AtTicks);
 
     private sealed class Waiter
     {
