@@ -38,6 +38,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
     private OthersSample? _lastAnswer;
     private double _othersSeen;
     private long _othersSeenOverTicks;
+    private int _refusedSinceAnswer;
 
     public UpstreamBudget(UpstreamResource resource, int guessPerMinute, TimeProvider time)
     {
@@ -226,7 +227,8 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
     /// Called when the request granted <paramref name="ticket"/> ends. <paramref name="headers"/> is null when no HTTP answer
     /// came back (connection failure, timeout): nothing is learned, and a probe lets the next request try.
     /// </summary>
-    public void Complete(BudgetTicket ticket, RateLimitHeaders? headers)
+    /// <param name="refusedUpstream">Upstream answered 429: the request took nothing from its limit (only the estimate of others cares).</param>
+    public void Complete(BudgetTicket ticket, RateLimitHeaders? headers, bool refusedUpstream = false)
     {
         List<Waiter>? granted;
         lock (_gate)
@@ -234,6 +236,11 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
             Refill();
             var wasProbing = _source == LimitSource.Guess;
             _inFlight.Remove(ticket.Sequence);
+            if (refusedUpstream)
+            {
+                _refusedSinceAnswer++;
+            }
+
             if (ticket.IsProbe)
             {
                 _probeInFlight = false;
@@ -281,9 +288,9 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
         Changed?.Invoke(this);
     }
 
-    public ValueTask CompleteAsync(BudgetTicket ticket, RateLimitHeaders? headers)
+    public ValueTask CompleteAsync(BudgetTicket ticket, RateLimitHeaders? headers, bool refusedUpstream = false)
     {
-        Complete(ticket, headers);
+        Complete(ticket, headers, refusedUpstream);
         return ValueTask.CompletedTask;
     }
 
@@ -378,13 +385,15 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
     /// <summary>
     /// Between two answers upstream's remaining fell by what everyone sent and rose by its refill; what we sent is known
     /// (the tickets between them), so the rest is other consumers'. Summed over at least a quarter of the window (the floors
-    /// of remaining cancel out along the chain) and smoothed, it lowers our refill rate to what is left for us.
+    /// of remaining cancel out along the chain) it lowers our refill rate to what is left for us.
     /// </summary>
     private void EstimateOthers(long sequence, int remaining)
     {
         var now = _time.GetUtcNow().UtcTicks;
         var previous = _lastAnswer;
         _lastAnswer = new OthersSample(sequence, remaining, now);
+        var refused = _refusedSinceAnswer;
+        _refusedSinceAnswer = 0;
         if (previous is null || remaining >= _limit || previous.Remaining >= _limit)
         {
             // A full bucket hides how much refill was lost: start the sum again.
@@ -395,16 +404,17 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
 
         var elapsed = now - previous.AtTicks;
         var refilled = (double)elapsed * _limit / _window.Ticks;
-        _othersSeen += previous.Remaining - remaining + refilled - (sequence - previous.Sequence);
+        _othersSeen += previous.Remaining - remaining + refilled - Math.Max(0, sequence - previous.Sequence - refused);
         _othersSeenOverTicks += elapsed;
         if (_othersSeenOverTicks < _window.Ticks / 4)
         {
             return;
         }
 
+        // Quick to believe more (a 429 costs quota), slow to believe less (one quiet spell is not a trend).
         var sample = Math.Max(0, _othersSeen) * _window.Ticks / _othersSeenOverTicks;
-        var smoothed = (_othersPerWindow + sample) / 2;
-        _othersPerWindow = (long)Math.Clamp(Math.Round(smoothed), 0, _limit - 1);
+        var estimate = sample >= _othersPerWindow ? sample : (_othersPerWindow + sample) / 2;
+        _othersPerWindow = (long)Math.Clamp(Math.Round(estimate), 0, _limit - 1);
         _othersSeen = 0;
         _othersSeenOverTicks = 0;
     }
@@ -579,7 +589,7 @@ public interface IUpstreamBudget
     ValueTask<BudgetDecision> AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken);
 
     /// <summary>The request granted <paramref name="ticket"/> ended; <paramref name="headers"/> is null when no HTTP answer came back.</summary>
-    ValueTask CompleteAsync(BudgetTicket ticket, RateLimitHeaders? headers);
+    ValueTask CompleteAsync(BudgetTicket ticket, RateLimitHeaders? headers, bool refusedUpstream = false);
 
     TimeSpan NextFreeSlotIn();
 }

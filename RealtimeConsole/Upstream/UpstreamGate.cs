@@ -156,7 +156,7 @@ public sealed class UpstreamGate
             throw;
         }
 
-        await budget.CompleteAsync(decision.Ticket, response.RateLimits);
+        await budget.CompleteAsync(decision.Ticket, response.RateLimits, refusedUpstream: response.Status == HttpStatusCode.TooManyRequests);
         var elapsed = Stopwatch.GetElapsedTime(started);
         UpstreamCallLog.UpstreamCall(_logger, resource, (int)response.Status, (long)elapsed.TotalMilliseconds, attempt, response.RequestId, response.ErrorCode);
         _signals.OnCallCompleted(new UpstreamCallRecord(_time.GetUtcNow(), resource, (int)response.Status, response.ErrorCode, elapsed.TotalMilliseconds, attempt, response.RequestId), response);

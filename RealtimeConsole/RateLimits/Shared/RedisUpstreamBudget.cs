@@ -179,12 +179,12 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
         }
     }
 
-    public async ValueTask CompleteAsync(BudgetTicket ticket, RateLimitHeaders? headers)
+    public async ValueTask CompleteAsync(BudgetTicket ticket, RateLimitHeaders? headers, bool refusedUpstream = false)
     {
         if (!ticket.IsShared)
         {
             // Granted from the local share: its answer corrects that share (retired or not).
-            ShareThatIssued()?.Complete(ticket, headers);
+            ShareThatIssued()?.Complete(ticket, headers, refusedUpstream);
             Changed?.Invoke(this);
             return;
         }
