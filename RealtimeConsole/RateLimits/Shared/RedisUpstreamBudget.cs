@@ -28,6 +28,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
     private Known _known;
     private UpstreamBudget? _localShare;
     private int _queued;
+    private long _othersPerWindow;
 
     public RedisUpstreamBudget(UpstreamResource resource, int guessPerMinute, RedisStore store, DeploymentMembers members, TimeProvider time, TimeSpan lease)
     {
@@ -91,9 +92,11 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
         }
 
         var known = Known_;
+        var others = (int)Math.Round(Volatile.Read(ref _othersPerWindow) * 60_000.0 / known.WindowMs);
         return known.Source == LimitSource.Guess
             ? $"{PerMinute(known)}/min, the configured guess until upstream's first answer"
-            : $"{PerMinute(known)}/min, learned from upstream and shared by every instance";
+            : $"{PerMinute(known)}/min, learned from upstream and shared by every instance"
+                + (others > 0 ? $"; about {others}/min of it taken by other consumers of the organization" : "");
     }
 
     public async ValueTask<BudgetDecision> AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken)
@@ -196,11 +199,13 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
                 Now(), ticket.Sequence, ticket.IsProbe ? 1 : 0, headers is null ? 0 : 1,
                 headers?.LimitRequests ?? -1, headers?.RemainingRequests ?? -1,
                 headers?.ResetRequests is { } reset ? (long)reset.TotalMilliseconds : -1,
+                refusedUpstream ? 1 : 0,
             ]))!;
             _store.ReportSuccess();
-            if (result.Length == 5)
+            if (result.Length == 6)
             {
                 Remember((long)result[0], (long)result[1], (int)(long)result[2], (long)result[3], 0, (long)result[4]);
+                Volatile.Write(ref _othersPerWindow, (long)result[5]);
             }
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -223,7 +228,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
         }
 
         var known = Known_;
-        var perRequest = TimeSpan.FromMilliseconds((double)known.WindowMs / Math.Max(1, known.Limit));
+        var perRequest = TimeSpan.FromMilliseconds((double)known.WindowMs / Math.Max(1, known.Limit - Volatile.Read(ref _othersPerWindow)));
         if (known.Source == LimitSource.Guess)
         {
             return perRequest > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : perRequest;

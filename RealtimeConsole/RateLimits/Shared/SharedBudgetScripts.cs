@@ -12,22 +12,31 @@ internal static class SharedBudgetScripts
 {
     private const string Load = """
         local now = tonumber(ARGV[1])
-        local b = redis.call('HMGET', KEYS[1], 'limit', 'window', 'source', 'units', 'stamp', 'probe_until', 'last', 'newest')
+        local b = redis.call('HMGET', KEYS[1], 'limit', 'window', 'source', 'units', 'stamp', 'probe_until', 'last', 'newest',
+          'others', 'o_seq', 'o_rem', 'o_at', 'o_seen', 'o_over', 'o_refused')
         local limit, window, source, units, stamp, probe_until, last, newest
+        local others, o_seq, o_rem, o_at, o_seen, o_over, o_refused = 0, -1, -1, 0, 0, 0, 0
         if b[1] then
           limit = tonumber(b[1]); window = tonumber(b[2]); source = tonumber(b[3]); units = tonumber(b[4])
           stamp = tonumber(b[5]); probe_until = tonumber(b[6]); last = tonumber(b[7]); newest = tonumber(b[8])
+          if b[9] then
+            others = tonumber(b[9]); o_seq = tonumber(b[10]); o_rem = tonumber(b[11]); o_at = tonumber(b[12])
+            o_seen = tonumber(b[13]); o_over = tonumber(b[14]); o_refused = tonumber(b[15])
+          end
         end
+        -- Upstream's refill less what other consumers of the organization take of it.
+        local function rate() return math.max(1, limit - others) end
         local function refill()
           local cap = limit * window
           if now > stamp then
-            if units < cap then units = math.min(cap, units + math.min(now - stamp, window) * limit) end
+            if units < cap then units = math.min(cap, units + math.min(now - stamp, window) * rate()) end
             stamp = now
           end
         end
         local function save()
           redis.call('HSET', KEYS[1], 'limit', limit, 'window', window, 'source', source, 'units', units, 'stamp', stamp,
-            'probe_until', probe_until, 'last', last, 'newest', newest)
+            'probe_until', probe_until, 'last', last, 'newest', newest, 'others', others, 'o_seq', o_seq, 'o_rem', o_rem,
+            'o_at', o_at, 'o_seen', o_seen, 'o_over', o_over, 'o_refused', o_refused)
           redis.call('PEXPIRE', KEYS[1], 86400000)
         end
         """;
@@ -57,7 +66,7 @@ internal static class SharedBudgetScripts
         elseif units >= window then
           units = units - window; granted = 1
         else
-          wait = math.ceil((window - units) / limit)
+          wait = math.ceil((window - units) / rate())
         end
         if granted == 1 then
           last = last + 1
@@ -72,8 +81,8 @@ internal static class SharedBudgetScripts
 
     /// <summary>
     /// KEYS: as <see cref="Grant"/>, and the channel waiters listen on. ARGV: now ms, sequence, is probe, answered (0/1),
-    /// x-ratelimit-limit (-1 none), remaining (-1 none), reset ms (-1 none). Returns limit, window ms, source, slots left, in
-    /// flight, or an empty array when the budget was lost (a restarted Redis): the next grant starts over with a probe.
+    /// x-ratelimit-limit (-1 none), remaining (-1 none), reset ms (-1 none), refused by upstream (0/1). Returns limit, window
+    /// ms, source, slots left, in flight, others' requests per window, or an empty array when the budget was lost (a restarted Redis): the next grant starts over with a probe.
     /// </summary>
     public const string Complete = Load + "\n" + """
         if not limit then return {} end
@@ -84,6 +93,7 @@ internal static class SharedBudgetScripts
         redis.call('ZREM', KEYS[2], seq)
         redis.call('ZREM', KEYS[3], seq)
         if tonumber(ARGV[3]) == 1 then probe_until = 0 end
+        if tonumber(ARGV[8]) == 1 then o_refused = o_refused + 1 end
         local is_newest = seq > newest
         if is_newest then newest = seq end
         if tonumber(ARGV[4]) == 1 then
@@ -109,6 +119,26 @@ internal static class SharedBudgetScripts
           end
         end
         local before = units
+        if rem >= 0 and is_newest and source == 2 then
+          -- What upstream's remaining lost beyond our own requests (429s took nothing) and its refill is other consumers'.
+          local refused = o_refused
+          o_refused = 0
+          if o_seq < 0 or rem >= limit or o_rem >= limit then
+            o_seen = 0; o_over = 0
+          else
+            local elapsed = now - o_at
+            o_seen = o_seen + o_rem - rem + elapsed * limit / window - math.max(0, seq - o_seq - refused)
+            o_over = o_over + elapsed
+            if o_over >= window / 4 then
+              local sample = math.max(0, o_seen) * window / o_over
+              local estimate = sample
+              if sample < others then estimate = (others + sample) / 2 end
+              others = math.max(0, math.min(limit - 1, math.floor(estimate + 0.5)))
+              o_seen = 0; o_over = 0
+            end
+          end
+          o_seq = seq; o_rem = rem; o_at = now
+        end
         if rem >= 0 then
           local surely = math.max(0, rem - redis.call('ZCOUNT', KEYS[2], '(' .. seq, '+inf'))
           local cap = limit * window
@@ -123,7 +153,7 @@ internal static class SharedBudgetScripts
         end
         save()
         if was_probing or units > before then redis.call('PUBLISH', KEYS[4], 'budget') end
-        return { limit, window, source, math.floor(units / window), redis.call('ZCARD', KEYS[2]) }
+        return { limit, window, source, math.floor(units / window), redis.call('ZCARD', KEYS[2]), others }
         """;
 
     /// <summary>
