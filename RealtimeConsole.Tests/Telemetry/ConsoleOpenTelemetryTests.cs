@@ -176,20 +176,19 @@ public sealed class ConsoleOpenTelemetryTests
     {
         await using var collector = await FakeOtlpCollector.StartAsync();
         IServiceCollection? registered = null;
-        var app = new ConsoleAppFactory()
+        // Disposed (and so flushed) before the collector stops.
+        await using var app = new ConsoleAppFactory()
             .WithSetting(ConsoleOpenTelemetry.OtlpEndpointSetting, collector.Endpoint)
             .WithSetting("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            // Export every 200 ms instead of every 5 s (spans) and 60 s (metrics), so the test sees it while the app runs.
+            .WithSetting("OTEL_BSP_SCHEDULE_DELAY", "200")
+            .WithSetting("OTEL_BLRP_SCHEDULE_DELAY", "200")
+            .WithSetting("OTEL_METRIC_EXPORT_INTERVAL", "200")
             .WithServices(s => registered = s);
-        using (app)
-        {
-            Assert.Equal(HttpStatusCode.OK, (await app.CreateClient().GetAsync("/api/telemetry")).StatusCode);
-            Assert.True(RegistersOtlp(registered!));
-        }
+        Assert.Equal(HttpStatusCode.OK, (await app.CreateClient().GetAsync("/api/telemetry")).StatusCode);
 
-        // Stopping the host flushes every signal's exporter.
-        Assert.Contains("/v1/traces", collector.Received);
-        Assert.Contains("/v1/metrics", collector.Received);
-        Assert.Contains("/v1/logs", collector.Received);
+        Assert.True(RegistersOtlp(registered!));
+        await collector.WaitForAsync("/v1/traces", "/v1/metrics", "/v1/logs");
     }
 
     private static bool IsServerSpan(Activity span, string path) =>
@@ -231,6 +230,17 @@ public sealed class ConsoleOpenTelemetryTests
             await app.StartAsync();
             collector.Endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
             return collector;
+        }
+
+        /// <summary>Waits (bounded) until every one of <paramref name="paths"/> has been posted.</summary>
+        public async Task WaitForAsync(params string[] paths)
+        {
+            var deadline = Stopwatch.StartNew();
+            while (!paths.All(Received.Contains))
+            {
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Within 30 s the collector got only: {string.Join(", ", Received.Distinct())}");
+                await Task.Delay(50);
+            }
         }
 
         public async ValueTask DisposeAsync() => await _app.DisposeAsync();
