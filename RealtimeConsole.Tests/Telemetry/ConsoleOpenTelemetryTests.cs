@@ -30,7 +30,7 @@ public sealed class ConsoleOpenTelemetryTests
     private static readonly ActivitySource TestSource = new("RealtimeConsole.Tests.ConsoleOpenTelemetry");
 
     private static ConsoleAppFactory WithInMemoryExport(ConsoleAppFactory app, RecordedSpans spans, List<Metric>? metrics = null) =>
-        app.WithServices(services =>
+        app.WithSetting(ConsoleOpenTelemetry.TracingSetting, "true").WithServices(services =>
         {
             services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(TestSource.Name).AddInMemoryExporter(spans));
             if (metrics is not null)
@@ -161,7 +161,7 @@ public sealed class ConsoleOpenTelemetryTests
     }
 
     [Fact]
-    public void Without_OTEL_EXPORTER_OTLP_ENDPOINT_nothing_of_the_OTLP_exporter_is_registered()
+    public void Without_OTEL_EXPORTER_OTLP_ENDPOINT_nothing_is_exported_and_no_span_is_recorded()
     {
         IServiceCollection? registered = null;
         using var app = new ConsoleAppFactory().WithServices(s => registered = s);
@@ -169,6 +169,9 @@ public sealed class ConsoleOpenTelemetryTests
 
         Assert.NotNull(registered);
         Assert.False(RegistersOtlp(registered), "The OTLP exporter is registered though OTEL_EXPORTER_OTLP_ENDPOINT is not set.");
+        // Spans nobody exports are not recorded at all (they cost the hot path); metrics stay for /metrics.
+        Assert.Null(app.Services.GetService<TracerProvider>());
+        Assert.NotNull(app.Services.GetService<MeterProvider>());
     }
 
     [Fact]
