@@ -24,6 +24,12 @@ public static class ConsoleOpenTelemetry
     /// <summary>Records traces without OTLP (for another exporter); recording spans nobody reads costs a third or more of the hot path's requests per CPU-second.</summary>
     public const string TracingSetting = "Telemetry:Tracing";
 
+    private static readonly string[] ServerAndClientMeters =
+    [
+        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections",
+        "Microsoft.AspNetCore.Diagnostics", "System.Net.Http", "System.Net.NameResolution",
+    ];
+
     public static WebApplicationBuilder AddConsoleOpenTelemetry(this WebApplicationBuilder builder)
     {
         var telemetry = builder.Services.AddOpenTelemetry()
@@ -36,8 +42,9 @@ public static class ConsoleOpenTelemetry
                 .AddEnvironmentVariableDetector())
             .WithMetrics(metrics => metrics
                 .AddMeter(BrokerMetrics.MeterName)
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
+                // ASP.NET Core's and HttpClient's meters by name, leaving out routing's and rate limiting's per-request
+                // ones: with them, bench throughput served a fifth fewer requests per CPU-second.
+                .AddMeter(ServerAndClientMeters)
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());
 
