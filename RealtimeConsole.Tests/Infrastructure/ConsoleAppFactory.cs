@@ -12,6 +12,9 @@ public class ConsoleAppFactory : WebApplicationFactory<Program>
         // Tests never use a real key, whatever the machine's environment says.
         ["OPENAI_API_KEY"] = "",
 
+        // Nor do they export telemetry anywhere; the OTLP test sets its own collector.
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "",
+
         // A test host on loopback; the sign-in tests set BrowserToken or OpenIdConnect explicitly.
         ["Auth:Mode"] = "Unsecured",
     };

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using OpenTelemetry.Metrics;
 using RealtimeConsole.Access;
 using RealtimeConsole.Surface;
 
@@ -15,7 +14,7 @@ public static class TelemetryHubFeature
     {
         builder.Services.AddSingleton<BrokerMetrics>();
         builder.Services.AddSingleton<BrokerTelemetry>();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(BrokerMetrics.MeterName).AddPrometheusExporter());
+        builder.AddConsoleOpenTelemetry();
         builder.Services.AddSignalR();
         builder.Services.AddSingleton<RequestHistory>();
         builder.Services.AddSingleton<ITelemetryFeed, LocalTelemetryFeed>();

@@ -68,6 +68,7 @@ public sealed class UpstreamGate
     /// <summary>Sends one logical request (retried within the rules) and returns its successful answer, or throws <see cref="UpstreamRefusal"/>.</summary>
     public async Task<UpstreamResponse> SendAsync(UpstreamResource resource, Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken)
     {
+        using var activity = UpstreamTracing.StartRequest(resource);
         var admission = await Quota.EnterAsync(_options.MaxQueueWait, cancellationToken);
         if (!admission.MayGo)
         {
@@ -114,6 +115,8 @@ public sealed class UpstreamGate
 
     private async Task<UpstreamResponse> AttemptAsync(UpstreamResource resource, int attempt, Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken)
     {
+        using var activity = UpstreamTracing.StartAttempt(resource, attempt);
+        var waitStarted = _time.GetTimestamp();
         var wait = Cooldown.RemainingFor(_time.GetUtcNow(), _options.CooldownReleaseJitter);
         if (wait > _options.MaxQueueWait)
         {
@@ -127,6 +130,7 @@ public sealed class UpstreamGate
 
         var budget = _state.Budgets[resource];
         var decision = await budget.AcquireAsync(_options.MaxQueueWait, cancellationToken);
+        UpstreamTracing.Waited(activity, _time.GetElapsedTime(waitStarted));
         if (!decision.IsGranted)
         {
             throw UpstreamRefusal.BudgetExhausted(decision.RetryAfter, budget.Source == LimitSource.Guess
@@ -149,6 +153,7 @@ public sealed class UpstreamGate
         }
         catch (Exception ex)
         {
+            UpstreamTracing.NoAnswer(activity, ex);
             await budget.CompleteAsync(decision.Ticket, null);
             var latency = Stopwatch.GetElapsedTime(started);
             UpstreamCallLog.UpstreamCallFailed(_logger, resource, (long)latency.TotalMilliseconds, attempt, ex.GetType().Name);
@@ -156,6 +161,7 @@ public sealed class UpstreamGate
             throw;
         }
 
+        UpstreamTracing.Answered(activity, response);
         await budget.CompleteAsync(decision.Ticket, response.RateLimits, refusedUpstream: response.Status == HttpStatusCode.TooManyRequests);
         var elapsed = Stopwatch.GetElapsedTime(started);
         UpstreamCallLog.UpstreamCall(_logger, resource, (int)response.Status, (long)elapsed.TotalMilliseconds, attempt, response.RequestId, response.ErrorCode);
@@ -214,6 +220,7 @@ public sealed class UpstreamGate
     private UpstreamRefusal Refuse(UpstreamResource resource, UpstreamRefusal refusal)
     {
         UpstreamCallLog.Refused(_logger, resource, refusal.Code, (long)(refusal.RetryAfter ?? TimeSpan.Zero).TotalMilliseconds);
+        UpstreamTracing.Refused(refusal);
         _signals.OnRefused(resource, refusal);
         return refusal;
     }
