@@ -35,10 +35,16 @@ public static class DeploymentFeature
                 return new RedisStore(DeploymentOptions.ParseRedis(connectionString, options.RedisTimeout), options.Name,
                     sp.GetRequiredService<ConsoleInstance>().Id, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisStore>>());
             });
+            services.AddSingleton<DeploymentHeartbeat>();
+            services.AddHostedService(sp => sp.GetRequiredService<DeploymentHeartbeat>());
+            services.AddHealthChecks().AddCheck<SharedStoreHealthCheck>(SharedStoreHealthCheck.Name);
         }
 
         return services;
     }
+
+    /// <summary>Whether this container shares state through Redis (decided at registration, before any service is built).</summary>
+    public static bool HasSharedStore(this IServiceCollection services) => services.Any(s => s.ServiceType == typeof(RedisStore));
 
     public static WebApplication MapDeployment(this WebApplication app)
     {

@@ -24,6 +24,9 @@ public sealed partial class RedisStore : IAsyncDisposable
         // One hash tag for the deployment: every key of it lives in one slot, so scripts may touch several (Redis Cluster).
         _prefix = "rc:{" + deploymentName + "}:";
         options.ClientName ??= "realtime-console:" + instanceId;
+
+        // Every channel on this connection (ours, SignalR's backplane, the cache's) lives in the deployment's name space.
+        options.ChannelPrefix = RedisChannel.Literal(_prefix);
         Connection = ConnectionMultiplexer.Connect(options);
         Connection.ConnectionFailed += (_, e) => MarkUnreachable(e.Exception?.Message ?? e.FailureType.ToString());
         Connection.ConnectionRestored += (_, _) => MarkReachable();
@@ -55,7 +58,8 @@ public sealed partial class RedisStore : IAsyncDisposable
 
     public RedisKey Key(string name) => _prefix + name;
 
-    public RedisChannel Channel(string name) => RedisChannel.Literal(_prefix + name);
+    /// <summary>A channel of this deployment (the connection adds the deployment's prefix to every channel it uses).</summary>
+    public RedisChannel Channel(string name) => RedisChannel.Literal(name);
 
     /// <summary>A command failed (timeout, connection lost): the caller falls back, and the store counts as unreachable until it answers again.</summary>
     public void ReportFailure(Exception failure) => MarkUnreachable(failure.Message);

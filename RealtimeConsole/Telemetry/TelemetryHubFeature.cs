@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using OpenTelemetry.Metrics;
 using RealtimeConsole.Access;
+using RealtimeConsole.Deployment;
+using RealtimeConsole.RateLimits;
 using RealtimeConsole.Surface;
 
 namespace RealtimeConsole.Telemetry;
@@ -16,9 +19,21 @@ public static class TelemetryHubFeature
         builder.Services.AddSingleton<BrokerMetrics>();
         builder.Services.AddSingleton<BrokerTelemetry>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(BrokerMetrics.MeterName).AddPrometheusExporter());
-        builder.Services.AddSignalR();
+        var signalR = builder.Services.AddSignalR();
+        if (builder.Services.HasSharedStore())
+        {
+            // Broadcasts reach the watchers of every instance, over the deployment's own connection and channel prefix.
+            signalR.AddStackExchangeRedis();
+            builder.Services.AddOptions<RedisOptions>().Configure<RedisStore>((options, store) =>
+                options.ConnectionFactory = _ => Task.FromResult(store.Connection));
+            builder.Services.AddHostedService<DeploymentAnnouncements>();
+        }
+
         builder.Services.AddSingleton<RequestHistory>();
+        builder.Services.AddSingleton(sp => new SharedStoreWatch(sp.GetRequiredService<IBrokerStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<RedisStore>()));
         builder.Services.AddSingleton<ITelemetryFeed, LocalTelemetryFeed>();
+        builder.Services.AddSingleton<DeploymentTelemetry>();
+        builder.Services.AddSingleton<IHeartbeatContribution>(sp => sp.GetRequiredService<DeploymentTelemetry>());
         builder.Services.AddSingleton<ITelemetryActions, LocalTelemetryActions>();
         builder.Services.AddOptions<RemoteInstancesOptions>().BindConfiguration(RemoteInstancesOptions.Section)
             .Validate(o => o.IsValid(), "Each of Telemetry:RemoteInstances needs a unique Name and an http(s) Url.")
