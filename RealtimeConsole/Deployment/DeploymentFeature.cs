@@ -50,7 +50,7 @@ public static class DeploymentFeature
     {
         var instance = app.Services.GetRequiredService<ConsoleInstance>();
         app.Lifetime.ApplicationStarted.Register(() =>
-            instance.Address = app.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault());
+            instance.MarkStarted(app.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()));
         return app;
     }
 }

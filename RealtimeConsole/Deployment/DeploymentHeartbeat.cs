@@ -23,14 +23,12 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
     private readonly DeploymentOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DeploymentHeartbeat> _logger;
-    private readonly IHostApplicationLifetime _lifetime;
     private readonly SemaphoreSlim _oneBeatAtATime = new(1, 1);
     private bool _joined;
 
     public DeploymentHeartbeat(RedisStore store, ConsoleInstance instance, DeploymentMembers members, IEnumerable<IHeartbeatContribution> contributions,
-        IOptions<DeploymentOptions> options, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<DeploymentHeartbeat> logger)
+        IOptions<DeploymentOptions> options, TimeProvider time, ILogger<DeploymentHeartbeat> logger)
     {
-        _lifetime = lifetime;
         _store = store;
         _instance = instance;
         _members = members;
@@ -49,11 +47,7 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // The first record carries the address the server listens on, known once it has started.
-        var started = new TaskCompletionSource();
-        using (_lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
-        {
-            await started.Task.WaitAsync(stoppingToken);
-        }
+        await _instance.Started.WaitAsync(stoppingToken);
 
         using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);
         do
