@@ -60,7 +60,10 @@ public sealed class DeploymentBrowserTests(BrowserFixture fixture) : IAsyncLifet
         await Assertions.Expect(desktop.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "degraded", new() { Timeout = 30_000 });
         await Assertions.Expect(desktop.GetByTestId("store-banner")).ToContainTextAsync("Shared store unreachable since");
         await desktop.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-deployment-degraded-1280.png") });
+        var tableScroll = await desktop.EvaluateAsync<int>("(() => { const t = document.querySelector('[data-testid=instances-table] .mud-table-container'); return t.scrollWidth - t.clientWidth; })()");
+        Assert.True(tableScroll <= 0, $"The instance table is {tableScroll} px wider than its card on a desktop.");
         await Assertions.Expect(phone.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "degraded", new() { Timeout = 30_000 });
+        await phone.EvaluateAsync("window.scrollTo(0, 0)");
         await phone.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-deployment-degraded-390.png") });
         await _redis.StartAsync();
         await Assertions.Expect(desktop.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "recovered", new() { Timeout = 60_000 });

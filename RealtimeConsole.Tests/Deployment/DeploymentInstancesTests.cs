@@ -72,6 +72,13 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
             Assert.Equal(view.Instances.Sum(i => i.UpstreamRequests), view.Totals.History.Windows.Sum(w => w.LastMinute.Values.Sum()));
             break;
         }
+
+        // One instance alone, as alpha last received it from gamma.
+        await foreach (var gamma in hub.StreamAsync<DashboardState>(nameof(TelemetryHub.InstanceSnapshots), "gamma", timeout.Token))
+        {
+            Assert.Equal(3, DeploymentTotals.SecretsServed(gamma.Snapshot));
+            break;
+        }
     }
 
     [Fact]
