@@ -65,8 +65,17 @@ public sealed class DeploymentBrowserTests(BrowserFixture fixture) : IAsyncLifet
         await Assertions.Expect(phone.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "degraded", new() { Timeout = 30_000 });
         await phone.EvaluateAsync("window.scrollTo(0, 0)");
         await phone.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-deployment-degraded-390.png") });
+
+        // A page opened during the outage still gets its circuit (Blazor's hub does not go through Redis).
+        var (late, lateErrors) = await fixture.Chromium.OpenPageAsync(1280, 800);
+        await ChromiumSession.GotoInteractiveAsync(late, new Uri(alpha.BaseAddress, "limits"));
+        await Assertions.Expect(late.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "degraded");
+
         await _redis.StartAsync();
         await Assertions.Expect(desktop.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "recovered", new() { Timeout = 60_000 });
+        await desktop.GetByTestId("store-banner").ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-deployment-recovered-1280.png") });
+        Assert.Empty(lateErrors);
+        await late.Context.CloseAsync();
 
         Assert.Empty(errors);
         Assert.Empty(phoneErrors);

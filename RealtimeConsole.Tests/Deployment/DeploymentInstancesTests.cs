@@ -138,6 +138,20 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
         Assert.True(snapshot!.Store is { IsShared: true, UnreachableSince: not null });
         Assert.Equal("alpha", Assert.Single(snapshot.Instances!).Id);
 
+        // A new watcher and a new page still get in while the store is down.
+        using var watch = new CancellationTokenSource(Patience);
+        await using (var hub = TelemetryHubClient.Build(new Uri(alpha.BaseAddress, TelemetryHubFeature.HubPath)))
+        {
+            await hub.StartAsync(watch.Token);
+            await foreach (var state in hub.StreamAsync<DashboardState>(nameof(TelemetryHub.Snapshots), watch.Token))
+            {
+                Assert.True(state.Snapshot.Store!.IsDegraded);
+                break;
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("limits")).StatusCode);
+
         await _redis.StartAsync();
         Assert.Equal("Healthy", await WaitForHealthAsync(http, "Healthy"));
         snapshot = await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using OpenTelemetry.Metrics;
 using RealtimeConsole.Access;
@@ -19,11 +20,12 @@ public static class TelemetryHubFeature
         builder.Services.AddSingleton<BrokerMetrics>();
         builder.Services.AddSingleton<BrokerTelemetry>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(BrokerMetrics.MeterName).AddPrometheusExporter());
-        var signalR = builder.Services.AddSignalR();
+        builder.Services.AddSignalR();
         if (builder.Services.HasSharedStore())
         {
-            // Broadcasts reach the watchers of every instance, over the deployment's own connection and channel prefix.
-            signalR.AddStackExchangeRedis();
+            // Broadcasts reach the watchers of every instance, over the deployment's own connection and channel prefix. Only this
+            // hub: Blazor's circuits stay on their sticky instance and must open while Redis is down.
+            builder.Services.AddSingleton<HubLifetimeManager<TelemetryHub>, OutageTolerantHubLifetimeManager<TelemetryHub>>();
             builder.Services.AddOptions<RedisOptions>().Configure<RedisStore>((options, store) =>
                 options.ConnectionFactory = _ => Task.FromResult(store.Connection));
             builder.Services.AddHostedService<DeploymentAnnouncements>();
