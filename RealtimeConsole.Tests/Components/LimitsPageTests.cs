@@ -21,6 +21,7 @@ public sealed class LimitsPageTests : ConsoleComponentTest
         Services.AddSingleton<TimeProvider>(_time);
         Services.AddSingleton<ITelemetryFeed>(_feed);
         Services.AddSingleton<ITelemetryActions>(_actions);
+        AddDeploymentTelemetry(_time.GetUtcNow());
         Services.AddSingleton<IRemoteTelemetryFeedFactory>(new FakeRemoteFeeds());
     }
 

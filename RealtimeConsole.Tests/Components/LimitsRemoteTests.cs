@@ -21,6 +21,7 @@ public sealed class LimitsRemoteTests : ConsoleComponentTest
         Services.AddSingleton<TimeProvider>(_time);
         Services.AddSingleton<ITelemetryFeed>(_local);
         Services.AddSingleton<ITelemetryActions>(_actions);
+        AddDeploymentTelemetry(_time.GetUtcNow());
         Services.AddSingleton<IRemoteTelemetryFeedFactory>(_remotes);
     }
 

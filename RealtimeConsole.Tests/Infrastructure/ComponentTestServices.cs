@@ -2,6 +2,8 @@ using Bunit.TestDoubles;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RealtimeConsole.Access;
+using RealtimeConsole.Deployment;
+using RealtimeConsole.Telemetry;
 using MudBlazor;
 using MudBlazor.Services;
 
@@ -38,6 +40,16 @@ public abstract class ConsoleComponentTest : BunitContext, IAsyncLifetime
     }
 
     protected BunitAuthorizationContext Authorization { get; }
+
+    /// <summary>The deployment the /limits page shows: this instance (id <c>console-a</c>) over the test's <see cref="ITelemetryFeed"/>, alone until members are set.</summary>
+    protected DeploymentMembers AddDeploymentTelemetry(DateTimeOffset startedAt)
+    {
+        var members = new DeploymentMembers();
+        Services.AddSingleton(new ConsoleInstance("console-a", startedAt) { Address = "http://10.0.0.1:5080" });
+        Services.AddSingleton(members);
+        Services.AddSingleton<DeploymentTelemetry>();
+        return members;
+    }
 
     /// <summary>Renders for a user with <paramref name="role"/> and the policies that role passes.</summary>
     protected void SignInAs(string role)

@@ -17,6 +17,18 @@ public sealed class ConsoleInstance
 
     public DateTimeOffset StartedAt { get; }
 
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Where this instance listens (its first server address), known once the server has started.</summary>
     public string? Address { get; set; }
+
+    /// <summary>Completes once the server has started and <see cref="Address"/> is as known as it will be.</summary>
+    public Task Started => _started.Task;
+
+    /// <summary>The server has started, listening at <paramref name="address"/> (null when it has no network address, as in tests).</summary>
+    public void MarkStarted(string? address)
+    {
+        Address = address;
+        _started.TrySetResult();
+    }
 }

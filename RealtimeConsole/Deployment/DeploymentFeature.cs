@@ -35,16 +35,22 @@ public static class DeploymentFeature
                 return new RedisStore(DeploymentOptions.ParseRedis(connectionString, options.RedisTimeout), options.Name,
                     sp.GetRequiredService<ConsoleInstance>().Id, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisStore>>());
             });
+            services.AddSingleton<DeploymentHeartbeat>();
+            services.AddHostedService(sp => sp.GetRequiredService<DeploymentHeartbeat>());
+            services.AddHealthChecks().AddCheck<SharedStoreHealthCheck>(SharedStoreHealthCheck.Name);
         }
 
         return services;
     }
 
+    /// <summary>Whether this container shares state through Redis (decided at registration, before any service is built).</summary>
+    public static bool HasSharedStore(this IServiceCollection services) => services.Any(s => s.ServiceType == typeof(RedisStore));
+
     public static WebApplication MapDeployment(this WebApplication app)
     {
         var instance = app.Services.GetRequiredService<ConsoleInstance>();
         app.Lifetime.ApplicationStarted.Register(() =>
-            instance.Address = app.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault());
+            instance.MarkStarted(app.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()));
         return app;
     }
 }

@@ -26,6 +26,9 @@ public sealed partial class RedisStore : IAsyncDisposable
         _prefix = "rc:{" + deploymentName + "}:";
         options.ClientName ??= "realtime-console:" + instanceId;
         _recheck = time.CreateTimer(_ => _ = RecheckAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
+        // Every channel on this connection (ours, SignalR's backplane, the cache's) lives in the deployment's name space.
+        options.ChannelPrefix = RedisChannel.Literal(_prefix);
         Connection = ConnectionMultiplexer.Connect(options);
         Connection.ConnectionFailed += (_, e) => MarkUnreachable(e.Exception?.Message ?? e.FailureType.ToString());
         Connection.ConnectionRestored += (_, _) => MarkReachable();
@@ -57,7 +60,8 @@ public sealed partial class RedisStore : IAsyncDisposable
 
     public RedisKey Key(string name) => _prefix + name;
 
-    public RedisChannel Channel(string name) => RedisChannel.Literal(_prefix + name);
+    /// <summary>A channel of this deployment (the connection adds the deployment's prefix to every channel it uses).</summary>
+    public RedisChannel Channel(string name) => RedisChannel.Literal(name);
 
     /// <summary>A command failed (timeout, connection lost): the caller falls back, and the store counts as unreachable until it answers again.</summary>
     public void ReportFailure(Exception failure) => MarkUnreachable(failure.Message);

@@ -17,6 +17,12 @@ public sealed record BrokerTelemetrySnapshot(
 {
     /// <summary>The last 429 that upstream itself answered, kept when a later local refusal becomes <see cref="Last429"/>.</summary>
     public RateLimitEvent? LastUpstream429 { get; init; }
+
+    /// <summary>Where the broker's state lives and whether it is reachable (set by the feed; null from an older instance).</summary>
+    public StoreSnapshot? Store { get; init; }
+
+    /// <summary>The deployment's live instances, in <c>/api/telemetry</c> only (a published snapshot does not repeat the list).</summary>
+    public IReadOnlyList<DeploymentInstanceRow>? Instances { get; init; }
 }
 
 /// <summary>The secret most recently handed out (Shared: the cached one), and the pool level.</summary>

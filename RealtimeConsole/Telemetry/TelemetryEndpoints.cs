@@ -19,7 +19,8 @@ public static class TelemetryEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/telemetry", (BrokerTelemetry telemetry) => Results.Json(telemetry.GetSnapshot(), SnapshotJson)).RequireAuthorization(AccessPolicies.TelemetryReader).TakesNoBody();
+        app.MapGet("/api/telemetry", (ITelemetryFeed feed, DeploymentTelemetry deployment) =>
+            Results.Json(feed.Current.Snapshot with { Instances = deployment.View.Instances }, SnapshotJson)).RequireAuthorization(AccessPolicies.TelemetryReader).TakesNoBody();
         // Rate limits seen by a voice session: only those who may open one report them.
         app.MapPost("/api/telemetry/rate-limits", RecordRateLimitsAsync).RequireAuthorization(AccessPolicies.Developer).RequireRateLimiting(BrokerFeature.DoorPolicy).AcceptsJsonBody(MaxReportBytes);
     }

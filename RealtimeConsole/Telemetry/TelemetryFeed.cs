@@ -26,12 +26,22 @@ public interface ITelemetryActions
     void ResetCounters();
 }
 
-/// <summary>This process's broker telemetry as a feed.</summary>
-public sealed class LocalTelemetryFeed(BrokerTelemetry telemetry, RequestHistory history) : ITelemetryFeed
+/// <summary>This process's broker telemetry as a feed, with where its state lives.</summary>
+public sealed class LocalTelemetryFeed(BrokerTelemetry telemetry, RequestHistory history, SharedStoreWatch store) : ITelemetryFeed
 {
-    public DashboardState Current => new(telemetry.GetSnapshot(), history.GetSnapshot());
+    public DashboardState Current => new(telemetry.GetSnapshot() with { Store = store.Current }, history.GetSnapshot());
 
-    public IDisposable Subscribe(Func<Task> onChange) => telemetry.Subscribe(onChange);
+    public IDisposable Subscribe(Func<Task> onChange)
+    {
+        var broker = telemetry.Subscribe(onChange);
+        void OnStoreChanged() => _ = onChange();
+        store.Changed += OnStoreChanged;
+        return new DisposeOnce(() =>
+        {
+            store.Changed -= OnStoreChanged;
+            broker.Dispose();
+        });
+    }
 }
 
 /// <summary>The dashboard's actions on this process's broker.</summary>

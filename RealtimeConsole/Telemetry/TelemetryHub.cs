@@ -8,27 +8,48 @@ using RealtimeConsole.Upstream;
 namespace RealtimeConsole.Telemetry;
 
 /// <summary>
-/// <c>/hubs/telemetry</c>: <see cref="Snapshots"/> streams the dashboard state and <see cref="Calls"/> the upstream calls in batches,
+/// <c>/hubs/telemetry</c>: <see cref="Snapshots"/> streams this instance's dashboard state, <see cref="DeploymentSnapshots"/> the whole deployment's, and <see cref="Calls"/> the upstream calls in batches,
 /// each at most <see cref="MaxUpdatesPerSecond"/> times a second so a 429 storm cannot flood a watcher; nothing runs without a stream open.
 /// </summary>
 [Authorize(Policy = AccessPolicies.TelemetryWatcher)]
-public sealed class TelemetryHub(ITelemetryFeed feed, BrokerTelemetry telemetry, TimeProvider time) : Hub
+public sealed class TelemetryHub(ITelemetryFeed feed, DeploymentTelemetry deployment, BrokerTelemetry telemetry, TimeProvider time) : Hub
 {
     public const int MaxUpdatesPerSecond = 4;
 
     public static readonly TimeSpan MinimumGap = TimeSpan.FromSeconds(1.0 / MaxUpdatesPerSecond);
 
-    /// <summary>The current state at once, then again after each change (coalesced), and at least every second while something counts down.</summary>
+    /// <summary>This instance's state at once, then again after each change (coalesced), and at least every second while something counts down.</summary>
     [Authorize(Policy = AccessPolicies.TelemetryWatcher)]
-    public async IAsyncEnumerable<DashboardState> Snapshots([EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<DashboardState> Snapshots(CancellationToken cancellationToken) => StreamAsync(feed, () => feed.Current, cancellationToken);
+
+    /// <summary>The whole deployment (a row per live instance and the totals), at once and after each change, coalesced.</summary>
+    [Authorize(Policy = AccessPolicies.TelemetryWatcher)]
+    public IAsyncEnumerable<DeploymentView> DeploymentSnapshots(CancellationToken cancellationToken) => StreamAsync(deployment, () => deployment.View, cancellationToken);
+
+    /// <summary>One instance of the deployment as it last published its state (this one live); ends at once for an instance not seen.</summary>
+    [Authorize(Policy = AccessPolicies.TelemetryWatcher)]
+    public async IAsyncEnumerable<DashboardState> InstanceSnapshots(string instanceId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var state in StreamAsync(deployment, () => deployment.Instance(instanceId), cancellationToken))
+        {
+            if (state is null)
+            {
+                yield break;
+            }
+
+            yield return state;
+        }
+    }
+
+    private async IAsyncEnumerable<T> StreamAsync<T>(ITelemetryFeed source, Func<T> read, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-        using var subscription = feed.Subscribe(() =>
+        using var subscription = source.Subscribe(() =>
         {
             changed.Writer.TryWrite(true);
             return Task.CompletedTask;
         });
-        yield return feed.Current;
+        yield return read();
         while (!cancellationToken.IsCancellationRequested)
         {
             await Task.Delay(MinimumGap, time, cancellationToken);
@@ -44,7 +65,7 @@ public sealed class TelemetryHub(ITelemetryFeed feed, BrokerTelemetry telemetry,
                 // A quiet second: send anyway so remote countdowns and the secret's age keep moving.
             }
 
-            yield return feed.Current;
+            yield return read();
         }
     }
 

@@ -1,6 +1,10 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using RealtimeConsole.Access;
+using RealtimeConsole.Deployment;
+using RealtimeConsole.RateLimits;
 using RealtimeConsole.Surface;
 
 namespace RealtimeConsole.Telemetry;
@@ -16,8 +20,21 @@ public static class TelemetryHubFeature
         builder.Services.AddSingleton<BrokerTelemetry>();
         builder.AddConsoleOpenTelemetry();
         builder.Services.AddSignalR();
+        if (builder.Services.HasSharedStore())
+        {
+            // Broadcasts reach the watchers of every instance, over the deployment's own connection and channel prefix. Only this
+            // hub: Blazor's circuits stay on their sticky instance and must open while Redis is down.
+            builder.Services.AddSingleton<HubLifetimeManager<TelemetryHub>, OutageTolerantHubLifetimeManager<TelemetryHub>>();
+            builder.Services.AddOptions<RedisOptions>().Configure<RedisStore>((options, store) =>
+                options.ConnectionFactory = _ => Task.FromResult(store.Connection));
+            builder.Services.AddHostedService<DeploymentAnnouncements>();
+        }
+
         builder.Services.AddSingleton<RequestHistory>();
+        builder.Services.AddSingleton(sp => new SharedStoreWatch(sp.GetRequiredService<IBrokerStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<RedisStore>()));
         builder.Services.AddSingleton<ITelemetryFeed, LocalTelemetryFeed>();
+        builder.Services.AddSingleton<DeploymentTelemetry>();
+        builder.Services.AddSingleton<IHeartbeatContribution>(sp => sp.GetRequiredService<DeploymentTelemetry>());
         builder.Services.AddSingleton<ITelemetryActions, LocalTelemetryActions>();
         builder.Services.AddOptions<RemoteInstancesOptions>().BindConfiguration(RemoteInstancesOptions.Section)
             .Validate(o => o.IsValid(), "Each of Telemetry:RemoteInstances needs a unique Name and an http(s) Url.")

@@ -64,6 +64,29 @@ public static class TelemetryText
             $"{Clock(now)} [{s.Backoff.Kind}] {Title(s.Backoff)}: {Explain(s.Backoff, now)} | {s.Secret.Mode}, {secret} | mints {s.Counters.Mints}, hit ratio {hit}, joins {s.Counters.SingleFlightJoins} | {resources}{last429}");
     }
 
+    /// <summary>How long the page keeps saying the shared store recovered after it answers again.</summary>
+    public static readonly TimeSpan RecoveredNoticeFor = TimeSpan.FromMinutes(5);
+
+    /// <summary>The shared store's banner: unreachable (and on what share), recently recovered, or nothing to say (null).</summary>
+    public static string? StoreBanner(StoreSnapshot? store, DateTimeOffset now)
+    {
+        if (store is { UnreachableSince: { } since })
+        {
+            var shares = store.LocalSharePerMinute.Count == 0
+                ? "running on this instance's own budget"
+                : "running on a local share of " + string.Join(" and ", store.LocalSharePerMinute.OrderBy(s => s.Key, StringComparer.Ordinal)
+                    .Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Value}/min ({s.Key})")));
+            return $"Shared store unreachable since {Clock(since)}, {shares}. Still-valid secrets keep being served; the instance rejoins when the store answers.";
+        }
+
+        if (store is { RecoveredAt: { } recovered, LastOutageSince: { } began } && now - recovered < RecoveredNoticeFor)
+        {
+            return $"Shared store recovered at {Clock(recovered)} after {Duration(recovered - began)} unreachable; this instance shares the deployment's budgets again.";
+        }
+
+        return null;
+    }
+
     // Upstream messages usually end with a full stop already; never print two.
     private static string Sentence(string? text) => string.IsNullOrEmpty(text) ? "" : text.EndsWith('.') ? text : text + ".";
 }

@@ -19,7 +19,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _lease;
     private readonly RedisKey[] _keys;
-    private readonly RedisKey[] _completeKeys;
+    private readonly RedisChannel _changed;
     private readonly SemaphoreSlim _line = new(1, 1);
     private readonly Lock _gate = new();
     private readonly List<UpstreamBudget> _retiredShares = [];
@@ -41,9 +41,9 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
         _lease = lease;
         var name = "budget:" + resource.ToWireName();
         _keys = [store.Key(name), store.Key(name + ":inflight"), store.Key(name + ":leases")];
-        _completeKeys = [.. _keys, store.Key(name + ":changed")];
+        _changed = store.Channel(name + ":changed");
         _known = new Known(guessPerMinute, 60_000, LimitSource.Guess, guessPerMinute, 0, time.GetUtcNow());
-        store.Subscriber.Subscribe(RedisChannel.Literal(_completeKeys[3].ToString()), (_, _) => Wake());
+        store.Subscriber.Subscribe(_changed, (_, _) => Wake());
     }
 
     public UpstreamResource Resource { get; }
@@ -194,7 +194,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
 
         try
         {
-            var result = (RedisResult[])(await _store.Database.ScriptEvaluateAsync(SharedBudgetScripts.Complete, _completeKeys,
+            var result = (RedisResult[])(await _store.Database.ScriptEvaluateAsync(SharedBudgetScripts.Complete, _keys,
             [
                 Now(), ticket.Sequence, ticket.IsProbe ? 1 : 0, headers is null ? 0 : 1,
                 headers?.LimitRequests ?? -1, headers?.RemainingRequests ?? -1,
@@ -202,10 +202,15 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
                 refusedUpstream ? 1 : 0,
             ]))!;
             _store.ReportSuccess();
-            if (result.Length == 6)
+            if (result.Length == 7)
             {
                 Remember((long)result[0], (long)result[1], (int)(long)result[2], (long)result[3], 0, (long)result[4]);
                 Volatile.Write(ref _othersPerWindow, (long)result[5]);
+                if ((long)result[6] == 1)
+                {
+                    // Slots appeared (a probe answered, a limit rose): callers waiting on any instance ask again now.
+                    await _store.Subscriber.PublishAsync(_changed, "budget");
+                }
             }
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -357,7 +362,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
 
     public void Dispose()
     {
-        _store.Subscriber.Unsubscribe(RedisChannel.Literal(_completeKeys[3].ToString()));
+        _store.Subscriber.Unsubscribe(_changed);
         lock (_gate)
         {
             _localShare?.Dispose();

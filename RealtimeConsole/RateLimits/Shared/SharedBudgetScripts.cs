@@ -80,9 +80,9 @@ internal static class SharedBudgetScripts
         """;
 
     /// <summary>
-    /// KEYS: as <see cref="Grant"/>, and the channel waiters listen on. ARGV: now ms, sequence, is probe, answered (0/1),
+    /// KEYS: as <see cref="Grant"/>. ARGV: now ms, sequence, is probe, answered (0/1),
     /// x-ratelimit-limit (-1 none), remaining (-1 none), reset ms (-1 none), refused by upstream (0/1). Returns limit, window
-    /// ms, source, slots left, in flight, others' requests per window, or an empty array when the budget was lost (a restarted Redis): the next grant starts over with a probe.
+    /// ms, source, slots left, in flight, others' requests per window, whether waiters should ask again, or an empty array when the budget was lost (a restarted Redis): the next grant starts over with a probe.
     /// </summary>
     public const string Complete = Load + "\n" + """
         if not limit then return {} end
@@ -152,8 +152,9 @@ internal static class SharedBudgetScripts
           end
         end
         save()
-        if was_probing or units > before then redis.call('PUBLISH', KEYS[4], 'budget') end
-        return { limit, window, source, math.floor(units / window), redis.call('ZCARD', KEYS[2]), others }
+        local wake = 0
+        if was_probing or units > before then wake = 1 end
+        return { limit, window, source, math.floor(units / window), redis.call('ZCARD', KEYS[2]), others, wake }
         """;
 
     /// <summary>

@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using RealtimeConsole.Deployment;
+using RealtimeConsole.Telemetry;
+using RealtimeConsole.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace RealtimeConsole.Tests.Deployment;
+
+/// <summary>Real app instances on loopback sharing one real redis-server: the instance list, the totals, the hub backplane and /healthz.</summary>
+public sealed class DeploymentInstancesTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private readonly string _deployment = "it-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly List<LoopbackConsoleServer> _instances = [];
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartNewAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var instance in _instances)
+        {
+            await instance.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Each_instance_lists_the_others_and_the_totals_are_their_sum()
+    {
+        var servers = new[] { Start("alpha"), Start("beta"), Start("gamma") };
+        var served = new Dictionary<string, int> { ["alpha"] = 1, ["beta"] = 2, ["gamma"] = 3 };
+        foreach (var (server, id) in servers.Zip(served.Keys))
+        {
+            using var http = server.CreateLoopbackClient();
+            for (var i = 0; i < served[id]; i++)
+            {
+                (await http.PostAsJsonAsync("api/realtime/client-secret", new { })).EnsureSuccessStatusCode();
+            }
+        }
+
+        foreach (var server in servers)
+        {
+            var instances = await WaitForAsync(server, rows => rows.Count == 3 && rows.All(r => r.HasTelemetry && r.SecretsServed == served[r.Id]));
+            Assert.Equal(["alpha", "beta", "gamma"], instances.Select(r => r.Id).Order());
+            Assert.All(servers.Zip(served.Keys), pair =>
+                Assert.Equal(pair.First.BaseAddress.ToString().TrimEnd('/'), instances.Single(r => r.Id == pair.Second).Address));
+            Assert.Single(instances, r => r.IsThisInstance);
+            Assert.Equal(1.0, instances.Sum(r => r.ShareOfRequests ?? 0), 3);
+        }
+
+        // The hub's deployment stream adds them up: 6 secrets served, and as many upstream requests as the rows say.
+        using var timeout = new CancellationTokenSource(Patience);
+        await using var hub = TelemetryHubClient.Build(new Uri(servers[0].BaseAddress, TelemetryHubFeature.HubPath));
+        await hub.StartAsync(timeout.Token);
+        await foreach (var view in hub.StreamAsync<DeploymentView>(nameof(TelemetryHub.DeploymentSnapshots), timeout.Token))
+        {
+            if (view.SecretsServed < 6)
+            {
+                continue;
+            }
+
+            var totals = view.Totals.Snapshot;
+            Assert.Equal(6, totals.Counters.CacheHits + totals.Counters.CacheMisses);
+            Assert.Equal(view.UpstreamRequests, DeploymentTotals.UpstreamRequests(totals));
+            Assert.Equal(view.Instances.Sum(i => i.UpstreamRequests), view.Totals.History.Windows.Sum(w => w.LastMinute.Values.Sum()));
+            break;
+        }
+
+        // One instance alone, as alpha last received it from gamma.
+        await foreach (var gamma in hub.StreamAsync<DashboardState>(nameof(TelemetryHub.InstanceSnapshots), "gamma", timeout.Token))
+        {
+            Assert.Equal(3, DeploymentTotals.SecretsServed(gamma.Snapshot));
+            break;
+        }
+    }
+
+    [Fact]
+    public async Task An_instance_that_stops_leaves_the_list()
+    {
+        var alpha = Start("alpha");
+        var beta = Start("beta");
+        await WaitForAsync(alpha, rows => rows.Count == 2);
+
+        await beta.DisposeAsync();
+        _instances.Remove(beta);
+
+        var rows = await WaitForAsync(alpha, rows => rows.Count == 1);
+        Assert.Equal("alpha", rows.Single().Id);
+    }
+
+    [Fact]
+    public async Task A_watcher_on_one_instance_hears_what_another_broadcasts()
+    {
+        var alpha = Start("alpha");
+        using var timeout = new CancellationTokenSource(Patience);
+        var joined = new TaskCompletionSource<DeploymentMember>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var hub = TelemetryHubClient.Build(new Uri(alpha.BaseAddress, TelemetryHubFeature.HubPath));
+        hub.On<DeploymentMember>(DeploymentAnnouncements.InstanceJoined, member =>
+        {
+            if (member.Id == "beta")
+            {
+                joined.TrySetResult(member);
+            }
+        });
+        await hub.StartAsync(timeout.Token);
+
+        var beta = Start("beta");
+
+        // Only beta announces its own arrival: alpha's watcher hears it through the Redis backplane.
+        var member = await joined.Task.WaitAsync(timeout.Token);
+        Assert.Equal(beta.BaseAddress.ToString().TrimEnd('/'), member.Address);
+
+        // Every channel the deployment uses lives under its own prefix, so two deployments on one Redis stay apart.
+        await using var probe = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
+        // (StackExchange.Redis's own server-wide configuration channel aside.)
+        var channels = (await probe.GetServer(probe.GetEndPoints()[0]).SubscriptionChannelsAsync()).Where(c => !c.ToString().StartsWith("__Booksleeve", StringComparison.Ordinal)).ToList();
+        Assert.Contains(channels, c => c.ToString().Contains(typeof(TelemetryHub).FullName!, StringComparison.Ordinal));
+        Assert.All(channels, c => Assert.StartsWith($"rc:{{{_deployment}}}:", c.ToString()));
+    }
+
+    [Fact]
+    public async Task Healthz_is_degraded_while_redis_is_down_and_healthy_once_it_is_back()
+    {
+        var alpha = Start("alpha");
+        using var http = alpha.CreateLoopbackClient();
+        Assert.Equal("Healthy", await HealthAsync(http));
+
+        await _redis.StopAsync();
+        Assert.Equal("Degraded", await WaitForHealthAsync(http, "Degraded"));
+        var snapshot = await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson);
+        Assert.True(snapshot!.Store is { IsShared: true, UnreachableSince: not null });
+        Assert.Equal("alpha", Assert.Single(snapshot.Instances!).Id);
+
+        // A new watcher and a new page still get in while the store is down.
+        using var watch = new CancellationTokenSource(Patience);
+        await using (var hub = TelemetryHubClient.Build(new Uri(alpha.BaseAddress, TelemetryHubFeature.HubPath)))
+        {
+            await hub.StartAsync(watch.Token);
+            await foreach (var state in hub.StreamAsync<DashboardState>(nameof(TelemetryHub.Snapshots), watch.Token))
+            {
+                Assert.True(state.Snapshot.Store!.IsDegraded);
+                break;
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("limits")).StatusCode);
+
+        await _redis.StartAsync();
+        Assert.Equal("Healthy", await WaitForHealthAsync(http, "Healthy"));
+        snapshot = await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson);
+        Assert.True(snapshot!.Store is { UnreachableSince: null, RecoveredAt: not null, LastOutageSince: not null });
+    }
+
+    private LoopbackConsoleServer Start(string id)
+    {
+        var server = new LoopbackConsoleServer();
+        server.WithSetting("ConnectionStrings:Redis", _redis.ConnectionString)
+            .WithSetting("Deployment:Name", _deployment)
+            .WithSetting("Deployment:InstanceId", id)
+            .WithSetting("Deployment:HeartbeatInterval", "00:00:00.200")
+            .WithSetting("Deployment:InstanceTimeout", "00:00:03");
+        _instances.Add(server);
+        _ = server.BaseAddress;
+        Assert.NotNull(server.Services.GetService<RedisStore>());
+        return server;
+    }
+
+    /// <summary>Reads the instance list from <c>/api/telemetry</c> until it is what the test waits for (at most a minute).</summary>
+    private static async Task<IReadOnlyList<DeploymentInstanceRow>> WaitForAsync(LoopbackConsoleServer server, Func<IReadOnlyList<DeploymentInstanceRow>, bool> wanted)
+    {
+        using var http = server.CreateLoopbackClient();
+        var patience = Stopwatch.StartNew();
+        IReadOnlyList<DeploymentInstanceRow> rows = [];
+        while (patience.Elapsed < Patience)
+        {
+            var snapshot = await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson);
+            rows = snapshot!.Instances!;
+            if (wanted(rows))
+            {
+                return rows;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"{server.BaseAddress} never listed the instances wanted; last: {string.Join(", ", rows)}");
+        return rows;
+    }
+
+    private static async Task<string> HealthAsync(HttpClient http)
+    {
+        using var answer = await http.GetAsync("healthz");
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        return await answer.Content.ReadAsStringAsync();
+    }
+
+    private static async Task<string> WaitForHealthAsync(HttpClient http, string wanted)
+    {
+        var patience = Stopwatch.StartNew();
+        var health = await HealthAsync(http);
+        while (health != wanted && patience.Elapsed < Patience)
+        {
+            await Task.Delay(100);
+            health = await HealthAsync(http);
+        }
+
+        return health;
+    }
+}
