@@ -35,6 +35,7 @@ public static class DeploymentFeature
                 return new RedisStore(DeploymentOptions.ParseRedis(connectionString, options.RedisTimeout), options.Name,
                     sp.GetRequiredService<ConsoleInstance>().Id, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisStore>>());
             });
+            services.AddSharedDataProtection();
         }
 
         return services;
