@@ -89,15 +89,19 @@ public sealed class SharedSecretCache : ISecretCache, IDisposable
                 CacheKeyPrefix = (string?)store.Key("secret:"),
                 BackplaneChannelPrefix = (string?)store.Key("secrets"),
 
-                // After a failure, skip Redis for a moment instead of paying its timeout on every miss.
-                DistributedCacheCircuitBreakerDuration = TimeSpan.FromSeconds(2),
-                BackplaneCircuitBreakerDuration = TimeSpan.FromSeconds(2),
+                // No tags or Clear(): without them a memory hit never looks at Redis.
+                DisableTagging = true,
+
+                // No circuit breakers: RedisStore.IsAvailable decides when to go alone. A broken-open breaker would skip the
+                // write of a fresh mint yet keep its distributed lock, holding every other instance until the lock expires.
+                DistributedCacheCircuitBreakerDuration = TimeSpan.Zero,
+                BackplaneCircuitBreakerDuration = TimeSpan.Zero,
             },
             _memory,
-            loggers.CreateLogger<FusionCache>());
+            new WarningsOnly<FusionCache>(loggers));
         _cache.SetupDistributedCache(new RedisCache(new RedisCacheOptions { ConnectionMultiplexerFactory = connection }), _sealer);
-        _cache.SetupBackplane(new RedisBackplane(new RedisBackplaneOptions { ConnectionMultiplexerFactory = connection }, loggers.CreateLogger<RedisBackplane>()));
-        _cache.SetupDistributedLocker(new RedisDistributedLocker(new RedisDistributedLockerOptions { ConnectionMultiplexerFactory = connection }, loggers.CreateLogger<RedisDistributedLocker>()));
+        _cache.SetupBackplane(new RedisBackplane(new RedisBackplaneOptions { ConnectionMultiplexerFactory = connection }, new WarningsOnly<RedisBackplane>(loggers)));
+        _cache.SetupDistributedLocker(new RedisDistributedLocker(new RedisDistributedLockerOptions { ConnectionMultiplexerFactory = connection }, new WarningsOnly<RedisDistributedLocker>(loggers)));
     }
 
     public ClientSecret? Peek(string key) => _cache.TryGet<ClientSecret>(key, _fromMemory) is { HasValue: true } held ? held.Value : null;
@@ -270,6 +274,25 @@ public sealed class SharedSecretCache : ISecretCache, IDisposable
     private RedisKey FillingKey(string key) => _store.Key("secret-pool-filling:" + key);
 
     private static bool IsStoreFailure(Exception e) => e is RedisException or TimeoutException or ObjectDisposedException;
+
+    /// <summary>FusionCache narrates every call at Information; only its warnings and errors belong in the console's log.</summary>
+    private sealed class WarningsOnly<T>(ILoggerFactory loggers) : ILogger<T>
+    {
+        private readonly ILogger _inner = loggers.CreateLogger<T>();
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => _inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning && _inner.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                _inner.Log(logLevel, eventId, state, exception, formatter);
+            }
+        }
+    }
 
     /// <summary>
     /// The deployment's one connection, lent to FusionCache's Redis parts, which close the connection they are given when
