@@ -205,6 +205,35 @@ public sealed class SharedSecretCacheTests
     }
 
     [Fact]
+    public async Task A_key_refused_on_one_instance_is_replaced_once_for_all_and_a_late_report_elsewhere_mints_nothing()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var a = Instance(redis, upstream, "Shared");
+        await using var b = Instance(redis, upstream, "Shared");
+        var (clientA, clientB) = (a.CreateClient(), b.CreateClient());
+        var refused = await SecretAsync(clientA);
+        Assert.Equal(refused, await SecretAsync(clientB));
+
+        var replacement = await RefusedAsync(clientB, refused);
+        Assert.NotEqual(refused, replacement);
+        await WaitUntilServedAsync(clientA, replacement);
+
+        Assert.Equal(replacement, await RefusedAsync(clientA, refused));
+        Assert.Equal(2, upstream.Mints);
+    }
+
+    private static async Task<string> RefusedAsync(HttpClient client, string refused)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/realtime/client-secret");
+        request.Headers.Add(BrokerEndpoints.RefusedSecretHeader, refused);
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("value").GetString()!;
+    }
+
+    [Fact]
     public async Task With_Redis_stopped_mid_run_valid_secrets_keep_being_served_a_miss_mints_locally_and_nothing_is_a_5xx()
     {
         await using var redis = await RedisServer.StartNewAsync();

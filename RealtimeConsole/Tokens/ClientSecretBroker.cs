@@ -151,8 +151,15 @@ public sealed class ClientSecretBroker : IDisposable
     private async Task<IssuedSecret> GetSharedAsync(SessionConfiguration session, CancellationToken cancellationToken)
     {
         var key = KeyOf(session);
-        var slot = SlotFor(key);
         var now = _time.GetUtcNow();
+
+        // The hot path takes no lock: a usable secret that is not due for refresh is all most callers need.
+        if (_cache.Peek(key) is { } held && held.IsUsable(now, _options.MinimumSecretLife) && !held.NeedsBackgroundRefresh(now))
+        {
+            return new IssuedSecret(held, SecretMode.Shared, SecretSource.Cache);
+        }
+
+        var slot = SlotFor(key);
         Task<SharedSecretUpdate> update;
         bool joined;
         lock (slot.Gate)
