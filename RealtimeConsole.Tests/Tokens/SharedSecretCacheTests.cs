@@ -268,6 +268,40 @@ public sealed class SharedSecretCacheTests
     }
 
     [Fact]
+    public async Task Started_while_Redis_is_down_an_instance_renders_its_pages_and_serves_secrets_then_shares_its_keys_once_Redis_is_back()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await redis.StopAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var alone = Instance(redis, upstream, "Shared");
+        var client = alone.CreateClient();
+
+        using var page = await client.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var secret = await SecretAsync(client);
+        var sealedAlone = alone.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Protect("payload");
+
+        await redis.StartAsync();
+        await WaitForAsync(() => Task.FromResult(alone.Services.GetRequiredService<RealtimeConsole.Deployment.RedisStore>().IsAvailable));
+        Assert.Equal(secret, await SecretAsync(client));
+        await WaitForAsync(async () => (await RawValuesAsync(redis)).Keys.Any(k => k.EndsWith(RealtimeConsole.Deployment.SharedDataProtection.KeyRingKey, StringComparison.Ordinal)));
+        await using var joining = Instance(redis, upstream, "Shared");
+        await WaitForAsync(() => Task.FromResult(TryUnprotect(joining, sealedAlone) == "payload"));
+    }
+
+    private static string? TryUnprotect(ConsoleAppFactory app, string protectedPayload)
+    {
+        try
+        {
+            return app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Unprotect(protectedPayload);
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
     public async Task Data_protected_by_one_instance_including_antiforgery_tokens_is_read_by_another_of_the_same_deployment_only()
     {
         await using var redis = await RedisServer.StartNewAsync();
