@@ -234,6 +234,28 @@ public sealed class SharedSecretCacheTests
     }
 
     [Fact]
+    public async Task A_failed_mint_reaches_callers_as_the_same_answer_as_in_memory_mode_and_the_next_caller_mints()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var shared = Instance(redis, upstream, "Shared");
+        await using var alone = Instance(redis, upstream, "Shared").WithSetting("ConnectionStrings:Redis", "").WithSetting("Realtime:Store", "Memory");
+        var (sharedClient, aloneClient) = (shared.CreateClient(), alone.CreateClient());
+        Assert.IsType<MemorySecretCache>(alone.Services.GetRequiredService<ISecretCache>());
+
+        upstream.FailNext();
+        using var inMemory = await aloneClient.PostAsync("/api/realtime/client-secret", null);
+        upstream.FailNext();
+        using var throughRedis = await sharedClient.PostAsync("/api/realtime/client-secret", null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, inMemory.StatusCode);
+        Assert.Equal(inMemory.StatusCode, throughRedis.StatusCode);
+        Assert.Equal(await inMemory.Content.ReadAsStringAsync(), await throughRedis.Content.ReadAsStringAsync());
+        await SecretAsync(sharedClient);
+        Assert.Equal(3, upstream.Mints);
+    }
+
+    [Fact]
     public async Task With_Redis_stopped_mid_run_valid_secrets_keep_being_served_a_miss_mints_locally_and_nothing_is_a_5xx()
     {
         await using var redis = await RedisServer.StartNewAsync();
@@ -394,6 +416,7 @@ public sealed class SharedSecretCacheTests
         private readonly ConcurrentDictionary<int, TaskCompletionSource> _arrivals = new();
         private TaskCompletionSource _gate = Opened();
         private int _mints;
+        private int _failNext;
         private string _lastValue = "";
 
         public int Mints => Volatile.Read(ref _mints);
@@ -404,6 +427,9 @@ public sealed class SharedSecretCacheTests
 
         public void Release() => _gate.TrySetResult();
 
+        /// <summary>The next mint is refused as a bad request (not retried by the gate).</summary>
+        public void FailNext() => Volatile.Write(ref _failNext, 1);
+
         public Task WaitForMintsAsync(int n) => Arrival(n).Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -412,6 +438,11 @@ public sealed class SharedSecretCacheTests
             var n = Interlocked.Increment(ref _mints);
             Arrival(n).TrySetResult();
             await _gate.Task.WaitAsync(cancellationToken);
+            if (Interlocked.Exchange(ref _failNext, 0) == 1)
+            {
+                const string refusal = """{"error":{"message":"Unknown parameter.","type":"invalid_request_error","param":null,"code":"unknown_parameter"}}""";
+                return new HttpResponseMessage(HttpStatusCode.BadRequest) { Content = new StringContent(refusal, Encoding.UTF8, "application/json") };
+            }
 
             var value = $"ek_{n}_{Guid.NewGuid():N}";
             Volatile.Write(ref _lastValue, value);
