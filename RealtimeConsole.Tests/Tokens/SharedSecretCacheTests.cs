@@ -126,6 +126,26 @@ public sealed class SharedSecretCacheTests
     }
 
     [Fact]
+    public async Task A_stored_secret_an_instance_cannot_open_is_a_miss_that_mints_not_an_error()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var a = Instance(redis, upstream, "Shared");
+        var first = await SecretAsync(a.CreateClient());
+
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))
+        {
+            var stored = (await RawValuesAsync(redis)).Keys.Single(k => k.Contains("secret:", StringComparison.Ordinal));
+            await connection.GetDatabase().HashSetAsync(stored, "data", "sealed by a key ring nobody here has"u8.ToArray());
+        }
+
+        await using var b = Instance(redis, upstream, "Shared");
+        var second = await SecretAsync(b.CreateClient());
+        Assert.NotEqual(first, second);
+        Assert.Equal(2, upstream.Mints);
+    }
+
+    [Fact]
     public async Task Pool_mode_fills_one_pool_for_the_deployment_and_hands_each_secret_out_once()
     {
         await using var redis = await RedisServer.StartNewAsync();
