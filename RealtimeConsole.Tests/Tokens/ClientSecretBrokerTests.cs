@@ -29,6 +29,7 @@ public sealed class ClientSecretBrokerTests : IDisposable
 
     private ClientSecretBroker CreateBroker(SecretMode mode, int poolSize = 3) => new(
         _minter,
+        new MemorySecretCache(),
         Options.Create(new SecretOptions { SecretMode = mode, RefreshJitterFraction = 0, PoolSize = poolSize }),
         _time,
         _signals,

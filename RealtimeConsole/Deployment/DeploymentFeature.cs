@@ -38,6 +38,7 @@ public static class DeploymentFeature
             services.AddSingleton<DeploymentHeartbeat>();
             services.AddHostedService(sp => sp.GetRequiredService<DeploymentHeartbeat>());
             services.AddHealthChecks().AddCheck<SharedStoreHealthCheck>(SharedStoreHealthCheck.Name);
+            services.AddSharedDataProtection();
         }
 
         return services;

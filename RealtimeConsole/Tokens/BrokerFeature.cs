@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using RealtimeConsole.Access;
 using RealtimeConsole.Deployment;
@@ -80,6 +81,15 @@ public static class BrokerFeature
         services.AddSingleton<UpstreamGate>();
         services.AddSingleton<RealtimeUpstreamClient>();
         services.AddSingleton<IClientSecretMinter, UpstreamSecretMinter>();
+        // Alone, the cache is this process's memory; with the deployment's Redis store, every instance shares one.
+        services.AddSingleton<ISecretCache>(sp => sp.GetService<RedisStore>() is { } store
+            ? new SharedSecretCache(
+                store,
+                sp.GetService<IDataProtectionProvider>() ?? throw new InvalidOperationException("The shared secret cache seals secrets with the deployment's Data Protection key ring: call AddSharedDataProtection beside RedisStore."),
+                sp.GetRequiredService<IOptions<SecretOptions>>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILoggerFactory>())
+            : new MemorySecretCache());
         services.AddSingleton<ClientSecretBroker>();
         return services;
     }

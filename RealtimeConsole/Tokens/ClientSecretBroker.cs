@@ -15,7 +15,8 @@ public interface IClientSecretMinter
 public sealed record IssuedSecret(ClientSecret Secret, SecretMode Mode, SecretSource Source);
 
 /// <summary>
-/// Hands out client secrets by <see cref="SecretMode"/>, keyed by session configuration. Single-flight per key: any number
+/// Hands out client secrets by <see cref="SecretMode"/>, keyed by session configuration, keeping the reusable ones in an
+/// <see cref="ISecretCache"/> (this process's memory, or Redis shared by the deployment). Single-flight per key: any number
 /// of concurrent callers cause at most one mint and share its result or error; a caller cancelling only stops its own wait.
 /// Shared secrets are refreshed in the background from <see cref="ClientSecret.RefreshOn"/>; a failed refresh keeps serving
 /// the still-valid secret and tries again after <see cref="SecretOptions.FailedRefreshRetryDelay"/>.
@@ -23,6 +24,7 @@ public sealed record IssuedSecret(ClientSecret Secret, SecretMode Mode, SecretSo
 public sealed class ClientSecretBroker : IDisposable
 {
     private readonly IClientSecretMinter _minter;
+    private readonly ISecretCache _cache;
     private readonly SecretOptions _options;
     private readonly TimeProvider _time;
     private readonly SecretSignals _signals;
@@ -32,9 +34,10 @@ public sealed class ClientSecretBroker : IDisposable
     private readonly string _defaultKey;
     private volatile SecretMode _mode;
 
-    public ClientSecretBroker(IClientSecretMinter minter, IOptions<SecretOptions> options, TimeProvider time, SecretSignals signals, ILogger<ClientSecretBroker> logger)
+    public ClientSecretBroker(IClientSecretMinter minter, ISecretCache cache, IOptions<SecretOptions> options, TimeProvider time, SecretSignals signals, ILogger<ClientSecretBroker> logger)
     {
         _minter = minter;
+        _cache = cache;
         _options = options.Value;
         _time = time;
         _signals = signals;
@@ -74,13 +77,16 @@ public sealed class ClientSecretBroker : IDisposable
         session ??= DefaultSession;
         if (_mode == SecretMode.Shared)
         {
-            var slot = SlotFor(session);
+            var key = KeyOf(session);
+            var slot = SlotFor(key);
             var dropped = false;
             lock (slot.Gate)
             {
-                if (slot.Current is { } current && string.Equals(current.Value, refusedValue, StringComparison.Ordinal))
+                if (_cache.Peek(key) is { } current && string.Equals(current.Value, refusedValue, StringComparison.Ordinal))
                 {
-                    slot.Current = null;
+                    // Remembered so that the shared store, which may still hold it, cannot hand it back.
+                    slot.Refused = refusedValue;
+                    _cache.Forget(key);
                     dropped = true;
                 }
             }
@@ -103,106 +109,105 @@ public sealed class ClientSecretBroker : IDisposable
         _signals.OnModeChanged(mode, _options.PoolSize);
         if (mode == SecretMode.Pool)
         {
-            _ = StartPoolRefill(SlotFor(DefaultSession), DefaultSession);
+            _ = StartPoolRefill(SlotFor(_defaultKey), _defaultKey, DefaultSession);
         }
     }
 
-    /// <summary>Mints a new secret for the default configuration now (Shared: replaces the cached one; Pool: refills from empty).</summary>
+    /// <summary>
+    /// Mints a new secret for the default configuration now (Shared: replaces the cached one on every instance; Pool: refills
+    /// from empty). Pressed on several instances within <see cref="MinimumForcedRefreshInterval"/>, the deployment mints once.
+    /// </summary>
     public async Task ForceRefreshAsync(CancellationToken cancellationToken)
     {
-        var slot = SlotFor(DefaultSession);
+        var slot = SlotFor(_defaultKey);
         if (_mode == SecretMode.Pool)
         {
-            lock (slot.Gate)
-            {
-                slot.Pool.Clear();
-            }
-
+            await _cache.ClearPoolAsync(_defaultKey);
             _signals.OnPoolLevelChanged(0);
-            await StartPoolRefill(slot, DefaultSession).WaitAsync(cancellationToken);
+            await StartPoolRefill(slot, _defaultKey, DefaultSession).WaitAsync(cancellationToken);
             return;
         }
 
-        Task<ClientSecret> mint;
+        Task<SharedSecretUpdate> update;
         lock (slot.Gate)
         {
-            if (slot.InFlight is null && slot.Current is { } current && _time.GetUtcNow() - current.MintedOn < MinimumForcedRefreshInterval)
+            if (slot.InFlight is null && _cache.Peek(_defaultKey) is { } current && MintedLately(current))
             {
                 // Pressed again and again, "Force refresh" must not drain the organization's budget: one mint per interval.
                 return;
             }
 
-            mint = slot.InFlight ?? StartMint(slot, DefaultSession);
+            update = slot.InFlight ?? StartSharedUpdate(slot, _defaultKey, DefaultSession, MintedLately);
         }
 
-        await mint.WaitAsync(cancellationToken);
+        await update.WaitAsync(cancellationToken);
     }
 
     /// <summary>A forced refresh within this long of the last mint reuses it.</summary>
     public static readonly TimeSpan MinimumForcedRefreshInterval = TimeSpan.FromSeconds(10);
 
+    private bool MintedLately(ClientSecret secret) => _time.GetUtcNow() - secret.MintedOn < MinimumForcedRefreshInterval;
+
     private async Task<IssuedSecret> GetSharedAsync(SessionConfiguration session, CancellationToken cancellationToken)
     {
-        var slot = SlotFor(session);
+        var key = KeyOf(session);
         var now = _time.GetUtcNow();
-        Task<ClientSecret> mint;
+
+        // The hot path takes no lock: a usable secret that is not due for refresh is all most callers need.
+        if (_cache.Peek(key) is { } held && held.IsUsable(now, _options.MinimumSecretLife) && !held.NeedsBackgroundRefresh(now))
+        {
+            return new IssuedSecret(held, SecretMode.Shared, SecretSource.Cache);
+        }
+
+        var slot = SlotFor(key);
+        Task<SharedSecretUpdate> update;
         bool joined;
         lock (slot.Gate)
         {
-            if (slot.Current is { } current && current.IsUsable(now, _options.MinimumSecretLife))
+            if (_cache.Peek(key) is { } current && current.IsUsable(now, _options.MinimumSecretLife))
             {
                 if (current.NeedsBackgroundRefresh(now) && slot.InFlight is null && now >= slot.NextRefreshAttempt)
                 {
                     BrokerLog.BackgroundRefresh(_logger, session.Key, current.ExpiresOn);
-                    _ = ObserveBackgroundAsync(StartMint(slot, session));
+                    _ = ObserveBackgroundAsync(StartSharedUpdate(slot, key, session, NeedsNoRefresh));
                 }
 
                 return new IssuedSecret(current, SecretMode.Shared, SecretSource.Cache);
             }
 
             joined = slot.InFlight is not null;
-            mint = slot.InFlight ?? StartMint(slot, session);
+            var refused = slot.Refused;
+            update = slot.InFlight ?? StartSharedUpdate(slot, key, session, stored => IsServable(stored) && !string.Equals(stored.Value, refused, StringComparison.Ordinal));
         }
 
-        // The mint runs on the broker's own token: this caller giving up does not cancel it for the others.
-        var secret = await mint.WaitAsync(cancellationToken);
-        return new IssuedSecret(secret, SecretMode.Shared, joined ? SecretSource.JoinedMint : SecretSource.Minted);
+        // The update runs on the broker's own token: this caller giving up does not cancel it for the others.
+        var result = await update.WaitAsync(cancellationToken);
+        var source = !result.Minted ? SecretSource.Cache : joined ? SecretSource.JoinedMint : SecretSource.Minted;
+        return new IssuedSecret(result.Secret, SecretMode.Shared, source);
     }
+
+    private bool IsServable(ClientSecret secret) => secret.IsUsable(_time.GetUtcNow(), _options.MinimumSecretLife);
+
+    private bool NeedsNoRefresh(ClientSecret secret) => IsServable(secret) && !secret.NeedsBackgroundRefresh(_time.GetUtcNow());
 
     private async Task<IssuedSecret> TakeFromPoolAsync(SessionConfiguration session, CancellationToken cancellationToken)
     {
-        if (session.Key != _defaultKey)
+        var key = KeyOf(session);
+        if (key != _defaultKey)
         {
             // Only the default configuration is pooled: a pool per caller-chosen configuration would mint ahead for nobody.
             return new IssuedSecret(await MintAsync(session, cancellationToken), SecretMode.Pool, SecretSource.Minted);
         }
 
-        var slot = SlotFor(session);
-        var now = _time.GetUtcNow();
-        ClientSecret? taken = null;
-        int level;
-        lock (slot.Gate)
-        {
-            while (slot.Pool.TryDequeue(out var candidate))
-            {
-                if (candidate.IsUsable(now, _options.MinimumSecretLife))
-                {
-                    taken = candidate;
-                    break;
-                }
-            }
-
-            level = slot.Pool.Count;
-        }
-
-        _signals.OnPoolLevelChanged(level);
-        _ = StartPoolRefill(slot, session);
-        return taken is not null
-            ? new IssuedSecret(taken, SecretMode.Pool, SecretSource.Pool)
+        var taken = await _cache.TakeFromPoolAsync(key, IsServable);
+        _signals.OnPoolLevelChanged(taken.Level);
+        _ = StartPoolRefill(SlotFor(key), key, session);
+        return taken.Secret is { } secret
+            ? new IssuedSecret(secret, SecretMode.Pool, SecretSource.Pool)
             : new IssuedSecret(await MintAsync(session, cancellationToken), SecretMode.Pool, SecretSource.Minted);
     }
 
-    private Task StartPoolRefill(SecretSlot slot, SessionConfiguration session)
+    private Task StartPoolRefill(SecretSlot slot, string key, SessionConfiguration session)
     {
         lock (slot.Gate)
         {
@@ -216,38 +221,25 @@ public sealed class ClientSecretBroker : IDisposable
                 return Task.CompletedTask;
             }
 
-            slot.Refill = Task.Run(() => RefillPoolAsync(slot, session));
+            slot.Refill = Task.Run(() => RefillPoolAsync(slot, key, session));
             return slot.Refill;
         }
     }
 
-    private async Task RefillPoolAsync(SecretSlot slot, SessionConfiguration session)
+    private async Task RefillPoolAsync(SecretSlot slot, string key, SessionConfiguration session)
     {
-        while (!_stopping.IsCancellationRequested)
+        // Each mint claims its place first, so instances filling one shared pool together never overfill it.
+        while (!_stopping.IsCancellationRequested && await _cache.ReservePoolPlaceAsync(key, _options.PoolSize) is { } place)
         {
-            lock (slot.Gate)
-            {
-                if (slot.Pool.Count >= _options.PoolSize)
-                {
-                    return;
-                }
-            }
-
+            ClientSecret secret;
             try
             {
-                var secret = await MintAsync(session, _stopping.Token, forPool: true);
-                int level;
-                lock (slot.Gate)
-                {
-                    slot.Pool.Enqueue(secret);
-                    level = slot.Pool.Count;
-                }
-
-                _signals.OnPoolLevelChanged(level);
+                secret = await MintAsync(session, _stopping.Token, forPool: true);
             }
             catch (Exception ex) when (ex is UpstreamRefusal or OperationCanceledException)
             {
                 // Out of budget or upstream trouble: stop filling; the next take tries again after the delay.
+                await _cache.ReleasePoolPlaceAsync(key, place);
                 lock (slot.Gate)
                 {
                     slot.NextRefreshAttempt = _time.GetUtcNow() + _options.FailedRefreshRetryDelay;
@@ -255,18 +247,70 @@ public sealed class ClientSecretBroker : IDisposable
 
                 return;
             }
+
+            _signals.OnPoolLevelChanged(await _cache.AddToPoolAsync(key, place, secret));
         }
     }
 
-    private Task<ClientSecret> StartMint(SecretSlot slot, SessionConfiguration session)
+    private Task<SharedSecretUpdate> StartSharedUpdate(SecretSlot slot, string key, SessionConfiguration session, Func<ClientSecret, bool> keep)
     {
-        // Called under slot.Gate: the mint clears InFlight under the same lock, so it cannot finish before it is published.
-        var mint = Task.Run(() => MintAsync(session, _stopping.Token, slot));
-        slot.InFlight = mint;
-        return mint;
+        // Called under slot.Gate: the update clears InFlight under the same lock, so it cannot finish before it is published.
+        var update = Task.Run(() => UpdateSharedAsync(slot, key, session, keep));
+        slot.InFlight = update;
+        return update;
     }
 
-    private async Task ObserveBackgroundAsync(Task<ClientSecret> refresh)
+    /// <summary>
+    /// One update of a Shared secret. The cache holds the outcome (and the slot the time of the next attempt) before telemetry
+    /// reports it, so anyone who sees the report also sees the broker's new state.
+    /// </summary>
+    private async Task<SharedSecretUpdate> UpdateSharedAsync(SecretSlot slot, string key, SessionConfiguration session, Func<ClientSecret, bool> keep)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var minting = false;
+        SharedSecretUpdate update;
+        try
+        {
+            update = await _cache.UpdateSharedAsync(key, keep, cancellationToken =>
+            {
+                minting = true;
+                return MintSecretAsync(session, cancellationToken);
+            }, _stopping.Token);
+        }
+        catch
+        {
+            lock (slot.Gate)
+            {
+                slot.InFlight = null;
+                slot.NextRefreshAttempt = _time.GetUtcNow() + _options.FailedRefreshRetryDelay;
+            }
+
+            if (minting)
+            {
+                _signals.OnMintFinished(false, Stopwatch.GetElapsedTime(started), null);
+            }
+
+            throw;
+        }
+
+        lock (slot.Gate)
+        {
+            slot.InFlight = null;
+            if (update.Minted)
+            {
+                slot.Refused = null;
+            }
+        }
+
+        if (update.Minted)
+        {
+            _signals.OnMintFinished(true, Stopwatch.GetElapsedTime(started), update.Secret);
+        }
+
+        return update;
+    }
+
+    private async Task ObserveBackgroundAsync(Task<SharedSecretUpdate> refresh)
     {
         try
         {
@@ -278,57 +322,45 @@ public sealed class ClientSecretBroker : IDisposable
         }
     }
 
-    /// <summary>
-    /// Mints one secret. With a <paramref name="sharedSlot"/>, the slot is updated (new secret, or the time of the next
-    /// attempt) before telemetry reports the outcome, so anyone who sees the report also sees the broker's new state.
-    /// </summary>
-    private async Task<ClientSecret> MintAsync(SessionConfiguration session, CancellationToken cancellationToken, SecretSlot? sharedSlot = null, bool forPool = false)
+    /// <summary>Mints one secret that is not cached as the Shared one (PerSession, Pool, or a configuration outside the pool).</summary>
+    private async Task<ClientSecret> MintAsync(SessionConfiguration session, CancellationToken cancellationToken, bool forPool = false)
     {
         var started = Stopwatch.GetTimestamp();
         ClientSecret secret;
         try
         {
-            var minted = await _minter.MintClientSecretAsync(session, cancellationToken);
-            secret = ClientSecret.FromUpstream(
-                minted.Value, minted.ReceivedAt, minted.ExpiresAt, session.Key,
-                _options.RefreshMarginFraction, _options.RefreshJitterFraction, Random.Shared.NextDouble(), _options.MinimumSecretLife);
-            if (!secret.IsUsable(minted.ReceivedAt, _options.MinimumSecretLife))
-            {
-                throw UpstreamRefusal.Failed(
-                    $"Upstream issued a secret that expires at {minted.ExpiresAt:O}, less than the minimum life of {_options.MinimumSecretLife.TotalSeconds:0} s away.", null);
-            }
+            secret = await MintSecretAsync(session, cancellationToken);
         }
         catch
         {
-            if (sharedSlot is not null)
-            {
-                lock (sharedSlot.Gate)
-                {
-                    sharedSlot.InFlight = null;
-                    sharedSlot.NextRefreshAttempt = _time.GetUtcNow() + _options.FailedRefreshRetryDelay;
-                }
-            }
-
             _signals.OnMintFinished(false, Stopwatch.GetElapsedTime(started), null);
             throw;
-        }
-
-        if (sharedSlot is not null)
-        {
-            lock (sharedSlot.Gate)
-            {
-                sharedSlot.Current = secret;
-                sharedSlot.InFlight = null;
-            }
         }
 
         _signals.OnMintFinished(true, Stopwatch.GetElapsedTime(started), forPool ? null : secret);
         return secret;
     }
 
+    /// <summary>Mints upstream and reads the answer into a <see cref="ClientSecret"/> with its refresh point; refuses one too short-lived to hand out.</summary>
+    private async Task<ClientSecret> MintSecretAsync(SessionConfiguration session, CancellationToken cancellationToken)
+    {
+        var minted = await _minter.MintClientSecretAsync(session, cancellationToken);
+        var secret = ClientSecret.FromUpstream(
+            minted.Value, minted.ReceivedAt, minted.ExpiresAt, session.Key,
+            _options.RefreshMarginFraction, _options.RefreshJitterFraction, Random.Shared.NextDouble(), _options.MinimumSecretLife);
+        if (!secret.IsUsable(minted.ReceivedAt, _options.MinimumSecretLife))
+        {
+            throw UpstreamRefusal.Failed(
+                $"Upstream issued a secret that expires at {minted.ExpiresAt:O}, less than the minimum life of {_options.MinimumSecretLife.TotalSeconds:0} s away.", null);
+        }
+
+        return secret;
+    }
+
     // The default configuration's key is hashed once: it is the one nearly every request asks for.
-    private SecretSlot SlotFor(SessionConfiguration session) =>
-        _slots.GetOrAdd(ReferenceEquals(session, DefaultSession) ? _defaultKey : session.Key, static _ => new SecretSlot());
+    private string KeyOf(SessionConfiguration session) => ReferenceEquals(session, DefaultSession) ? _defaultKey : session.Key;
+
+    private SecretSlot SlotFor(string key) => _slots.GetOrAdd(key, static _ => new SecretSlot());
 
     public void Dispose()
     {
@@ -336,17 +368,17 @@ public sealed class ClientSecretBroker : IDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>This instance's work on one configuration: the update in flight, when to try again, the pool refill.</summary>
     private sealed class SecretSlot
     {
         public Lock Gate { get; } = new();
 
-        public ClientSecret? Current { get; set; }
-
-        public Task<ClientSecret>? InFlight { get; set; }
+        public Task<SharedSecretUpdate>? InFlight { get; set; }
 
         public DateTimeOffset NextRefreshAttempt { get; set; }
 
-        public Queue<ClientSecret> Pool { get; } = new();
+        /// <summary>A value a browser reported refused, never to be kept again (cleared by the next mint).</summary>
+        public string? Refused { get; set; }
 
         public Task? Refill { get; set; }
     }

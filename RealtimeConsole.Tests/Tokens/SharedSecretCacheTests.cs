@@ -1,0 +1,483 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using RealtimeConsole.Tests.Infrastructure;
+using RealtimeConsole.Tokens;
+using RealtimeConsole.Upstream;
+using StackExchange.Redis;
+
+namespace RealtimeConsole.Tests.Tokens;
+
+/// <summary>
+/// Several console instances (in-memory servers) sharing one real redis-server, in front of one counting upstream: the
+/// Shared secret and the pool are the deployment's, not each instance's; what Redis holds is sealed; Redis going away
+/// never turns into a 5xx. Time-driven cases run the brokers on one <see cref="FakeTimeProvider"/>.
+/// </summary>
+public sealed class SharedSecretCacheTests
+{
+    private static ConsoleAppFactory Instance(RedisServer redis, CountingUpstream upstream, string mode, TimeProvider? time = null, string deployment = "i15-tests") =>
+        new ConsoleAppFactory()
+            .WithSetting("ConnectionStrings:Redis", redis.ConnectionString)
+            .WithSetting("Deployment:Name", deployment)
+            .WithSetting("Realtime:BaseUrl", "http://upstream.test/v1")
+            .WithSetting("Realtime:SecretMode", mode)
+            .WithSetting("Realtime:PoolSize", "3")
+            .WithSetting("Realtime:RefreshJitterFraction", "0")
+            .WithSetting("Realtime:ClientSecretsPerMinute", "600")
+            .WithSetting("Realtime:DoorPermitsPerMinute", "100000")
+            .WithServices(s =>
+            {
+                s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => upstream);
+                if (time is not null)
+                {
+                    s.AddSingleton(time);
+                }
+            });
+
+    private static async Task<string> SecretAsync(HttpClient client, string? voice = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/realtime/client-secret");
+        if (voice is not null)
+        {
+            request.Content = new StringContent($$"""{"voice":"{{voice}}"}""", Encoding.UTF8, "application/json");
+        }
+
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("value").GetString()!;
+    }
+
+    /// <summary>Asks until <paramref name="expected"/> is served (the backplane and background refreshes are asynchronous), at most 10 s.</summary>
+    private static async Task WaitUntilServedAsync(HttpClient client, string expected)
+    {
+        var served = "";
+        for (var attempt = 0; attempt < 200 && served != expected; attempt++)
+        {
+            if (attempt > 0)
+            {
+                await Task.Delay(50);
+            }
+
+            served = await SecretAsync(client);
+        }
+
+        Assert.Equal(expected, served);
+    }
+
+    [Fact]
+    public async Task Three_instances_with_500_concurrent_callers_each_cause_one_upstream_mint()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        var apps = Enumerable.Range(0, 3).Select(_ => Instance(redis, upstream, "Shared")).ToArray();
+        try
+        {
+            var clients = apps.Select(a => a.CreateClient()).ToArray();
+            upstream.Hold();
+
+            var callers = clients.SelectMany(client => Enumerable.Range(0, 500).Select(_ => Task.Run(() => client.PostAsync("/api/realtime/client-secret", null)))).ToArray();
+            await upstream.WaitForMintsAsync(1);
+            upstream.Release();
+            var responses = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(90));
+
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+            var values = await Task.WhenAll(responses.Select(async r => JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("value").GetString()));
+            Assert.Single(values.Distinct());
+            Assert.Equal(1, upstream.Mints);
+        }
+        finally
+        {
+            foreach (var app in apps)
+            {
+                await app.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_secret_minted_by_one_instance_is_served_by_another_and_Redis_holds_it_sealed()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var a = Instance(redis, upstream, "Shared");
+        await using var b = Instance(redis, upstream, "Shared");
+
+        var minted = await SecretAsync(a.CreateClient());
+        var servedByB = await SecretAsync(b.CreateClient());
+
+        Assert.Equal(minted, servedByB);
+        Assert.Equal(1, upstream.Mints);
+        Assert.IsType<SharedSecretCache>(b.Services.GetRequiredService<ISecretCache>());
+
+        // What B read it from: a key in Redis whose raw bytes never contain the secret.
+        var stored = await RawValuesAsync(redis);
+        Assert.Contains(stored, entry => entry.Key.Contains("secret:", StringComparison.Ordinal) && entry.Value.Length > minted.Length);
+        Assert.All(stored, entry => Assert.DoesNotContain(minted, entry.Value, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_stored_secret_an_instance_cannot_open_is_a_miss_that_mints_not_an_error()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var a = Instance(redis, upstream, "Shared");
+        var first = await SecretAsync(a.CreateClient());
+
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))
+        {
+            var stored = (await RawValuesAsync(redis)).Keys.Single(k => k.Contains("secret:", StringComparison.Ordinal));
+            await connection.GetDatabase().HashSetAsync(stored, "data", "sealed by a key ring nobody here has"u8.ToArray());
+        }
+
+        await using var b = Instance(redis, upstream, "Shared");
+        var second = await SecretAsync(b.CreateClient());
+        Assert.NotEqual(first, second);
+        Assert.Equal(2, upstream.Mints);
+    }
+
+    [Fact]
+    public async Task Pool_mode_fills_one_pool_for_the_deployment_and_hands_each_secret_out_once()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var a = Instance(redis, upstream, "Pool");
+        await using var b = Instance(redis, upstream, "Pool");
+        var clients = new[] { a.CreateClient(), b.CreateClient() };
+
+        // A's first take finds the pool empty: one mint on demand, and the pool fills to its three places.
+        var onDemand = await SecretAsync(clients[0]);
+        await WaitForAsync(async () => await PoolLengthAsync(redis) == 3);
+        Assert.Equal(1 + 3, upstream.Mints);
+
+        // B takes from the pool A filled; then both instances take and refill the same pool together, never beyond three.
+        var fromTheSharedPool = await SecretAsync(clients[1]);
+        await WaitForAsync(async () => await PoolLengthAsync(redis) == 3);
+        Assert.Equal(1 + 3 + 1, upstream.Mints);
+        var taken = await Task.WhenAll(new[] { clients[0], clients[1], clients[0] }.Select(c => SecretAsync(c)));
+        Assert.Equal(5, taken.Append(onDemand).Append(fromTheSharedPool).Distinct().Count());
+
+        await WaitForAsync(async () => await PoolLengthAsync(redis) == 3);
+        Assert.Equal(1 + 3 + 1 + 3, upstream.Mints);
+        var pooled = await RawValuesAsync(redis);
+        Assert.All(pooled, entry => Assert.DoesNotContain("ek_", entry.Value, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Past_the_refresh_point_on_the_brokers_clock_the_deployment_refreshes_once_and_every_instance_serves_the_new_secret()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var upstream = new CountingUpstream(time);
+        await using var a = Instance(redis, upstream, "Shared", time);
+        await using var b = Instance(redis, upstream, "Shared", time);
+        var (clientA, clientB) = (a.CreateClient(), b.CreateClient());
+        var first = await SecretAsync(clientA);
+        Assert.Equal(first, await SecretAsync(clientB));
+
+        // Refresh point: 600 s secret, 20 % margin.
+        time.Advance(TimeSpan.FromSeconds(481));
+        Assert.Equal(first, await SecretAsync(clientA));
+        await WaitForAsync(() => Task.FromResult(upstream.Mints == 2));
+        var second = upstream.LastValue;
+        await WaitUntilServedAsync(clientA, second);
+        await WaitUntilServedAsync(clientB, second);
+        Assert.Equal(2, upstream.Mints);
+
+        // Past its usable life: the next caller anywhere waits for one new secret, the other instance takes it from Redis.
+        time.Advance(TimeSpan.FromSeconds(595));
+        var third = await SecretAsync(clientB);
+        Assert.NotEqual(second, third);
+        Assert.Equal(third, await SecretAsync(clientA));
+        Assert.Equal(3, upstream.Mints);
+    }
+
+    [Fact]
+    public async Task Force_refresh_on_one_instance_replaces_the_secret_on_all_and_a_second_press_elsewhere_mints_nothing()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var upstream = new CountingUpstream(time);
+        await using var a = Instance(redis, upstream, "Shared", time);
+        await using var b = Instance(redis, upstream, "Shared", time);
+        var (clientA, clientB) = (a.CreateClient(), b.CreateClient());
+        var first = await SecretAsync(clientA);
+        Assert.Equal(first, await SecretAsync(clientB));
+
+        time.Advance(ClientSecretBroker.MinimumForcedRefreshInterval);
+        await a.Services.GetRequiredService<ClientSecretBroker>().ForceRefreshAsync(CancellationToken.None);
+        var second = upstream.LastValue;
+        Assert.NotEqual(first, second);
+        await WaitUntilServedAsync(clientB, second);
+
+        await b.Services.GetRequiredService<ClientSecretBroker>().ForceRefreshAsync(CancellationToken.None);
+        Assert.Equal(2, upstream.Mints);
+        Assert.Equal(second, await SecretAsync(clientB));
+    }
+
+    [Fact]
+    public async Task A_key_refused_on_one_instance_is_replaced_once_for_all_and_a_late_report_elsewhere_mints_nothing()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var a = Instance(redis, upstream, "Shared");
+        await using var b = Instance(redis, upstream, "Shared");
+        var (clientA, clientB) = (a.CreateClient(), b.CreateClient());
+        var refused = await SecretAsync(clientA);
+        Assert.Equal(refused, await SecretAsync(clientB));
+
+        var replacement = await RefusedAsync(clientB, refused);
+        Assert.NotEqual(refused, replacement);
+        await WaitUntilServedAsync(clientA, replacement);
+
+        Assert.Equal(replacement, await RefusedAsync(clientA, refused));
+        Assert.Equal(2, upstream.Mints);
+    }
+
+    private static async Task<string> RefusedAsync(HttpClient client, string refused)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/realtime/client-secret");
+        request.Headers.Add(BrokerEndpoints.RefusedSecretHeader, refused);
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("value").GetString()!;
+    }
+
+    [Fact]
+    public async Task A_failed_mint_reaches_callers_as_the_same_answer_as_in_memory_mode_and_the_next_caller_mints()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var shared = Instance(redis, upstream, "Shared");
+        await using var alone = Instance(redis, upstream, "Shared").WithSetting("ConnectionStrings:Redis", "").WithSetting("Realtime:Store", "Memory");
+        var (sharedClient, aloneClient) = (shared.CreateClient(), alone.CreateClient());
+        Assert.IsType<MemorySecretCache>(alone.Services.GetRequiredService<ISecretCache>());
+
+        upstream.FailNext();
+        using var inMemory = await aloneClient.PostAsync("/api/realtime/client-secret", null);
+        upstream.FailNext();
+        using var throughRedis = await sharedClient.PostAsync("/api/realtime/client-secret", null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, inMemory.StatusCode);
+        Assert.Equal(inMemory.StatusCode, throughRedis.StatusCode);
+        Assert.Equal(await inMemory.Content.ReadAsStringAsync(), await throughRedis.Content.ReadAsStringAsync());
+        await SecretAsync(sharedClient);
+        Assert.Equal(3, upstream.Mints);
+    }
+
+    [Fact]
+    public async Task With_Redis_stopped_mid_run_valid_secrets_keep_being_served_a_miss_mints_locally_and_nothing_is_a_5xx()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var a = Instance(redis, upstream, "Shared");
+        await using var b = Instance(redis, upstream, "Shared");
+        var clients = new[] { a.CreateClient(), b.CreateClient() };
+        var shared = await SecretAsync(clients[0]);
+        Assert.Equal(shared, await SecretAsync(clients[1]));
+
+        await redis.StopAsync();
+        var during = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => clients[i % 2].PostAsync("/api/realtime/client-secret", null)));
+        Assert.All(during, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.All(await Task.WhenAll(during.Select(r => r.Content.ReadAsStringAsync())), body => Assert.Contains(shared, body, StringComparison.Ordinal));
+        Assert.Equal(1, upstream.Mints);
+
+        // A configuration nobody has yet: each instance mints its own rather than fail.
+        var aloneA = await SecretAsync(clients[0], voice: "ash");
+        var aloneB = await SecretAsync(clients[1], voice: "ash");
+        Assert.NotEqual(shared, aloneA);
+        Assert.Equal(aloneA, await SecretAsync(clients[0], voice: "ash"));
+        Assert.Equal(3, upstream.Mints);
+
+        // Back, empty: still served, and the deployment shares again.
+        await redis.StartAsync();
+        Assert.Equal(shared, await SecretAsync(clients[0]));
+        Assert.Equal(aloneB, await SecretAsync(clients[1], voice: "ash"));
+        await WaitForAsync(() => Task.FromResult(a.Services.GetRequiredService<RealtimeConsole.Deployment.RedisStore>().IsAvailable));
+        var afterward = await SecretAsync(clients[0], voice: "verse");
+        await WaitForAsync(() => Task.FromResult(b.Services.GetRequiredService<RealtimeConsole.Deployment.RedisStore>().IsAvailable));
+        Assert.Equal(afterward, await SecretAsync(clients[1], voice: "verse"));
+    }
+
+    [Fact]
+    public async Task Started_while_Redis_is_down_an_instance_renders_its_pages_and_serves_secrets_then_shares_its_keys_once_Redis_is_back()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await redis.StopAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var alone = Instance(redis, upstream, "Shared");
+        var client = alone.CreateClient();
+
+        using var page = await client.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var secret = await SecretAsync(client);
+        var sealedAlone = alone.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Protect("payload");
+
+        await redis.StartAsync();
+        await WaitForAsync(() => Task.FromResult(alone.Services.GetRequiredService<RealtimeConsole.Deployment.RedisStore>().IsAvailable));
+        Assert.Equal(secret, await SecretAsync(client));
+        await WaitForAsync(async () => (await RawValuesAsync(redis)).Keys.Any(k => k.EndsWith(RealtimeConsole.Deployment.SharedDataProtection.KeyRingKey, StringComparison.Ordinal)));
+        await using var joining = Instance(redis, upstream, "Shared");
+        await WaitForAsync(() => Task.FromResult(TryUnprotect(joining, sealedAlone) == "payload"));
+    }
+
+    private static string? TryUnprotect(ConsoleAppFactory app, string protectedPayload)
+    {
+        try
+        {
+            return app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Unprotect(protectedPayload);
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
+    public async Task Data_protected_by_one_instance_including_antiforgery_tokens_is_read_by_another_of_the_same_deployment_only()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var a = Instance(redis, upstream, "Shared");
+        await using var b = Instance(redis, upstream, "Shared");
+        await using var elsewhere = Instance(redis, upstream, "Shared", deployment: "another-deployment");
+
+        var sealedByA = a.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Protect("payload");
+        Assert.Equal("payload", b.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Unprotect(sealedByA));
+        Assert.ThrowsAny<CryptographicException>(() => elsewhere.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Unprotect(sealedByA));
+
+        var issuedByA = a.Services.GetRequiredService<IAntiforgery>().GetAndStoreTokens(new DefaultHttpContext { RequestServices = a.Services });
+        var cookieOfA = a.Services.GetRequiredService<IOptions<AntiforgeryOptions>>().Value.Cookie.Name!;
+        Assert.True(await b.Services.GetRequiredService<IAntiforgery>().IsRequestValidAsync(PostWith(issuedByA, cookieOfA, b.Services)));
+        Assert.False(await elsewhere.Services.GetRequiredService<IAntiforgery>().IsRequestValidAsync(PostWith(issuedByA, cookieOfA, elsewhere.Services)));
+    }
+
+    [Fact]
+    public void Without_a_Redis_store_the_cache_is_this_processs_memory()
+    {
+        using var app = new ConsoleAppFactory();
+
+        Assert.IsType<MemorySecretCache>(app.Services.GetRequiredService<ISecretCache>());
+    }
+
+    /// <summary>A browser's form post carrying the antiforgery cookie and token one instance issued.</summary>
+    private static DefaultHttpContext PostWith(AntiforgeryTokenSet tokens, string cookieName, IServiceProvider services)
+    {
+        var post = new DefaultHttpContext { RequestServices = services };
+        post.Request.Method = "POST";
+        post.Request.Headers.Cookie = $"{cookieName}={tokens.CookieToken}";
+        post.Request.Headers[tokens.HeaderName!] = tokens.RequestToken;
+        return post;
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.True(await condition(), "The condition did not hold within 10 s.");
+    }
+
+    private static async Task<long> PoolLengthAsync(RedisServer redis)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var server = connection.GetServer(connection.GetEndPoints()[0]);
+        long length = 0;
+        await foreach (var key in server.KeysAsync(pattern: "*secret-pool:*"))
+        {
+            length += await connection.GetDatabase().ListLengthAsync(key);
+        }
+
+        return length;
+    }
+
+    /// <summary>Every key in Redis with its raw content (strings, hash fields and list items, bytes read as Latin-1 so nothing is lost).</summary>
+    private static async Task<Dictionary<string, string>> RawValuesAsync(RedisServer redis)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var server = connection.GetServer(connection.GetEndPoints()[0]);
+        var database = connection.GetDatabase();
+        var values = new Dictionary<string, string>();
+        await foreach (var key in server.KeysAsync())
+        {
+            var raw = await database.KeyTypeAsync(key) switch
+            {
+                RedisType.String => [(byte[]?)await database.StringGetAsync(key)],
+                RedisType.Hash => (await database.HashGetAllAsync(key)).Select(field => (byte[]?)field.Value).ToArray(),
+                RedisType.List => (await database.ListRangeAsync(key)).Select(item => (byte[]?)item).ToArray(),
+                _ => Array.Empty<byte[]?>(),
+            };
+            values[key!] = string.Concat(raw.Select(bytes => Encoding.Latin1.GetString(bytes ?? [])));
+        }
+
+        return values;
+    }
+
+    /// <summary>One upstream for every instance: answers each mint with a fresh ek_ and upstream-style expires_at; can hold mints open.</summary>
+    private sealed class CountingUpstream(TimeProvider time) : HttpMessageHandler
+    {
+        private readonly ConcurrentDictionary<int, TaskCompletionSource> _arrivals = new();
+        private TaskCompletionSource _gate = Opened();
+        private int _mints;
+        private int _failNext;
+        private string _lastValue = "";
+
+        public int Mints => Volatile.Read(ref _mints);
+
+        public string LastValue => Volatile.Read(ref _lastValue);
+
+        public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => _gate.TrySetResult();
+
+        /// <summary>The next mint is refused as a bad request (not retried by the gate).</summary>
+        public void FailNext() => Volatile.Write(ref _failNext, 1);
+
+        public Task WaitForMintsAsync(int n) => Arrival(n).Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Assert.EndsWith("/realtime/client_secrets", request.RequestUri!.AbsolutePath, StringComparison.Ordinal);
+            var n = Interlocked.Increment(ref _mints);
+            Arrival(n).TrySetResult();
+            await _gate.Task.WaitAsync(cancellationToken);
+            if (Interlocked.Exchange(ref _failNext, 0) == 1)
+            {
+                const string refusal = """{"error":{"message":"Unknown parameter.","type":"invalid_request_error","param":null,"code":"unknown_parameter"}}""";
+                return new HttpResponseMessage(HttpStatusCode.BadRequest) { Content = new StringContent(refusal, Encoding.UTF8, "application/json") };
+            }
+
+            var value = $"ek_{n}_{Guid.NewGuid():N}";
+            Volatile.Write(ref _lastValue, value);
+            var expiresAt = time.GetUtcNow().ToUnixTimeSeconds() + 600;
+            var body = $$$"""{"value":"{{{value}}}","expires_at":{{{expiresAt.ToString(CultureInfo.InvariantCulture)}}},"session":{"type":"realtime"}}""";
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        }
+
+        private TaskCompletionSource Arrival(int n) => _arrivals.GetOrAdd(n, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+        private static TaskCompletionSource Opened()
+        {
+            var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            open.SetResult();
+            return open;
+        }
+    }
+}
