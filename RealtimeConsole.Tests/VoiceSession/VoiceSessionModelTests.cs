@@ -17,7 +17,7 @@ public sealed class VoiceSessionModelTests
 
         log.Filter = "RESPONSE";
         Assert.Equal(["response.create", "response.done"], log.View.Select(e => e.Type));
-        Assert.Equal(["response.done", "response.create"], log.NewestFirst.Select(e => e.Type));
+        Assert.Equal(["response.done", "response.create"], log.RowsNewestFirst.Select(r => r.First.Type));
 
         log.Pause();
         log.Add(T0, EventDirection.Received, """{"type":"response.created"}""");
@@ -26,7 +26,7 @@ public sealed class VoiceSessionModelTests
 
         log.Resume();
         Assert.Equal(["response.create", "response.done", "response.created"], log.View.Select(e => e.Type));
-        Assert.Equal("response.created", log.NewestFirst[0].Type);
+        Assert.Equal("response.created", log.RowsNewestFirst[0].First.Type);
         Assert.Equal(0, log.HeldCount);
 
         log.Clear();
