@@ -20,6 +20,12 @@ public sealed partial record PeerStepResult(bool Ok, int Status, string? Code, s
 
     public string? CallsUrl { get; init; }
 
+    /// <summary>The audio codec the SDP answer chose, e.g. <c>PCMU/8000</c> (a successful exchange only).</summary>
+    public string? Codec { get; init; }
+
+    /// <summary>Whether the browser applied the codec order (<c>setCodecPreferences</c>); false leaves its default order.</summary>
+    public bool CodecOrderApplied { get; init; }
+
     /// <summary>The HTTP exchange behind this result (none when the step failed before sending, e.g. the microphone).</summary>
     public HttpStep? Step { get; init; }
 

@@ -169,10 +169,15 @@ public sealed class VoiceEventLog
     }
 
     /// <summary>One JSON object per line: time, direction and the event itself, for the filtered view.</summary>
-    public string ToJsonl()
+    public string ToJsonl() => ToJsonl(View);
+
+    /// <summary>Every event of the session, whatever the filter, held ones included (what a recording is saved with).</summary>
+    public string AllToJsonl() => ToJsonl(_entries.Concat(_held));
+
+    private static string ToJsonl(IEnumerable<VoiceLogEntry> entries)
     {
         var builder = new StringBuilder();
-        foreach (var entry in View)
+        foreach (var entry in entries)
         {
             JsonNode? evt;
             try
