@@ -66,6 +66,11 @@ public sealed class RecordingAndCodecBrowserTests(BrowserFixture fixture)
         await page.GetByTestId("send-text").FillAsync("Say something for the recording");
         await page.GetByTestId("send").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='response.done']").First).ToBeAttachedAsync(new() { Timeout = 30_000 });
+        // The reply's transcript deltas sit in one row with their count; opened, it reads as the sentence they make.
+        var transcript = page.Locator("[data-testid=log-row][data-group=true][data-type='response.output_audio_transcript.delta']").First;
+        await transcript.Locator(".voice-log-line").ClickAsync();
+        await Assertions.Expect(transcript.GetByTestId("log-group-text")).ToContainTextAsync("Say something for the recording");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "voice-recording-1280.png") });
         await page.GetByTestId("record-stop").ClickAsync();
 
         await bothSaved.Task.WaitAsync(TimeSpan.FromSeconds(60));
