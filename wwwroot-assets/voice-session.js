@@ -85,6 +85,35 @@ async function send(method, url, init) {
     }
 }
 
+// Puts the given MIME types first in the offer's audio codec order (the answerer takes the first it supports); the
+// browser's other codecs (RED, G722, CN, DTMF) follow in its own order. False where the browser lacks the API.
+function preferCodecs(pc, track, mimeTypes) {
+    const transceiver = pc.getTransceivers().find(t => t.sender.track === track);
+    const capabilities = globalThis.RTCRtpReceiver?.getCapabilities?.("audio")?.codecs;
+    if (!transceiver || typeof transceiver.setCodecPreferences !== "function" || !capabilities || !mimeTypes?.length) {
+        return false;
+    }
+    const rank = codec => {
+        const index = mimeTypes.findIndex(m => m.toLowerCase() === codec.mimeType.toLowerCase());
+        return index < 0 ? mimeTypes.length : index;
+    };
+    transceiver.setCodecPreferences([...capabilities].sort((a, b) => rank(a) - rank(b)));
+    return true;
+}
+
+// The codec an SDP answer chose: the first payload type of its (accepted) audio section, named by its rtpmap line.
+function answeredCodec(sdp) {
+    const lines = sdp.split(/\r?\n/);
+    const media = lines.findIndex(l => /^m=audio [1-9]/.test(l));
+    if (media < 0) {
+        return null;
+    }
+    const payloadType = lines[media].split(" ")[3];
+    const end = lines.findIndex((l, i) => i > media && l.startsWith("m="));
+    const rtpmap = lines.slice(media, end < 0 ? undefined : end).find(l => l.startsWith(`a=rtpmap:${payloadType} `));
+    return rtpmap ? rtpmap.slice(rtpmap.indexOf(" ") + 1) : ({ 0: "PCMU/8000", 8: "PCMA/8000" })[payloadType] ?? `payload type ${payloadType}`;
+}
+
 class VoiceSessionPeer {
     constructor(dotNet, audioElement) {
         this.dotNet = dotNet;
@@ -131,6 +160,7 @@ class VoiceSessionPeer {
         const pc = new RTCPeerConnection();
         this.pc = pc;
         pc.addTrack(this.track, this.stream);
+        const codecOrderApplied = preferCodecs(pc, this.track, options.codecs);
         pc.ontrack = event => this.attachRemote(event.streams[0] ?? new MediaStream([event.track]));
         pc.onconnectionstatechange = () => {
             if (pc.connectionState === "failed") {
@@ -179,7 +209,7 @@ class VoiceSessionPeer {
         const location = response.headers.get("location");
         this.hangUpUrl = options.secret ? null : location;
         await pc.setRemoteDescription({ type: "answer", sdp: answer });
-        return { ok: true, status: response.status, code: null, message: location, retryAfterSeconds: null, step };
+        return { ok: true, status: response.status, code: null, message: location, retryAfterSeconds: null, step, codec: answeredCodec(answer), codecOrderApplied };
     }
 
     send(json) {
@@ -199,7 +229,13 @@ class VoiceSessionPeer {
         this.audio.volume = Math.min(1, Math.max(0, volume));
     }
 
+    // What a recording mixes: the microphone and the model's audio (null until each exists).
+    recordingSources() {
+        return { input: this.stream ?? null, output: this.remoteStream ?? null };
+    }
+
     attachRemote(stream) {
+        this.remoteStream = stream;
         this.audio.srcObject = stream;
         this.audio.play().catch(error => this.dotNet.invokeMethodAsync("OnPlaybackBlocked", `${error.name}: ${error.message}`).catch(() => this.close()));
         this.outputAnalyser = this.analyse(stream);

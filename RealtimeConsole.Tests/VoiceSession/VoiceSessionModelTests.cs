@@ -17,7 +17,7 @@ public sealed class VoiceSessionModelTests
 
         log.Filter = "RESPONSE";
         Assert.Equal(["response.create", "response.done"], log.View.Select(e => e.Type));
-        Assert.Equal(["response.done", "response.create"], log.NewestFirst.Select(e => e.Type));
+        Assert.Equal(["response.done", "response.create"], log.RowsNewestFirst.Select(r => r.First.Type));
 
         log.Pause();
         log.Add(T0, EventDirection.Received, """{"type":"response.created"}""");
@@ -26,7 +26,7 @@ public sealed class VoiceSessionModelTests
 
         log.Resume();
         Assert.Equal(["response.create", "response.done", "response.created"], log.View.Select(e => e.Type));
-        Assert.Equal("response.created", log.NewestFirst[0].Type);
+        Assert.Equal("response.created", log.RowsNewestFirst[0].First.Type);
         Assert.Equal(0, log.HeldCount);
 
         log.Clear();
@@ -160,6 +160,25 @@ public sealed class VoiceSessionModelTests
     public void Step_failures_are_described_in_words(int status, string code, string expected)
     {
         Assert.Equal(expected, new PeerStepResult(false, status, code, "slow down", null).Describe("negotiating"));
+    }
+
+    [Theory]
+    [InlineData("The client_secrets budget (20/min, learned from upstream) is used up, so the request was not sent to be refused upstream. Try again in 3 s.")]
+    [InlineData("The client_secrets budget (60/min) is used up, so the request was not sent to be refused upstream. Try again in 3 s.")]
+    [InlineData("The client_secrets budget (2/min, the configured guess until upstream's first answer) is used up, so the request was not sent to be refused upstream. Please try again in 2.5s.")]
+    public void A_budget_refusal_reads_as_one_sentence_without_the_limit_or_a_wait_which_the_page_shows_once_beside_it(string message)
+    {
+        var described = new PeerStepResult(false, 429, "rate_limited", message, 3).Describe("getting a client secret");
+
+        Assert.Equal("Rate limited while getting a client secret: The client_secrets budget is used up, so the request was not sent to be refused upstream.", described);
+    }
+
+    [Fact]
+    public void Parentheses_that_are_not_a_budget_stay_in_the_refusal()
+    {
+        var described = new PeerStepResult(false, 429, "rate_limit_exceeded", "The OpenAI rate limit is reached (Rate limit reached for requests in org-sim). Try again in 4 s.", 4).Describe("exchanging the SDP offer");
+
+        Assert.Equal("Rate limited while exchanging the SDP offer: The OpenAI rate limit is reached (Rate limit reached for requests in org-sim).", described);
     }
 
     private sealed class RecordingTarget : IPageToolTarget

@@ -153,7 +153,7 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
             new RealtimeConsole.Upstream.UpstreamCallRecord(_time.GetUtcNow(), UpstreamResource.Calls, 201, null, 40, 1, "req_ok"),
             new RealtimeConsole.Upstream.UpstreamResponse(System.Net.HttpStatusCode.Created, "", "application/sdp", null, "req_ok", null, null, null, new RateLimitHeaders(2, 0, TimeSpan.FromSeconds(30))));
         _peer.Setup<PeerStepResult>("connect", _ => true).SetResult(new PeerStepResult(false, 429, "rate_limited",
-            "The calls budget (60/min) is used up, so the request was not sent to be refused upstream. Try again in 30 s.", 30));
+            "The calls budget (60/min, learned from upstream) is used up, so the request was not sent to be refused upstream. Try again in 30 s.", 30));
         var cut = RenderPage();
 
         cut.Find("[data-testid=connect]").Click();

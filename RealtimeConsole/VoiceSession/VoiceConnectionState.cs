@@ -20,6 +20,12 @@ public sealed partial record PeerStepResult(bool Ok, int Status, string? Code, s
 
     public string? CallsUrl { get; init; }
 
+    /// <summary>The audio codec the SDP answer chose, e.g. <c>PCMU/8000</c> (a successful exchange only).</summary>
+    public string? Codec { get; init; }
+
+    /// <summary>Whether the browser applied the codec order (<c>setCodecPreferences</c>); false leaves its default order.</summary>
+    public bool CodecOrderApplied { get; init; }
+
     /// <summary>The HTTP exchange behind this result (none when the step failed before sending, e.g. the microphone).</summary>
     public HttpStep? Step { get; init; }
 
@@ -32,7 +38,7 @@ public sealed partial record PeerStepResult(bool Ok, int Status, string? Code, s
     {
         0 => Message ?? $"{step} failed.",
         _ when IsQuotaExhausted => $"The account's quota is used up ({Message}). Retrying will not help: check the plan and billing.",
-        _ when IsRateLimited => $"Rate limited while {step}: {ConfiguredBudget().Replace(WithoutWaits(Message), "")}",
+        _ when IsRateLimited => $"Rate limited while {step}: {StatedBudget().Replace(WithoutWaits(Message), "")}",
         _ => $"{step} failed: HTTP {Status}{(Code is null ? "" : $" {Code}")}: {Message}",
     };
 
@@ -42,9 +48,10 @@ public sealed partial record PeerStepResult(bool Ok, int Status, string? Code, s
     [GeneratedRegex(@"\s*(Please )?try again in [0-9.]+ ?(ms|s|seconds?)\b\.?", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex WaitSentence();
 
-    // The broker names its configured budget ("(60/min)"); the page names the limit in force from telemetry instead.
-    [GeneratedRegex(@"\s*\(\d+/min\)", RegexOptions.CultureInvariant)]
-    private static partial Regex ConfiguredBudget();
+    // The broker names its budget ("(60/min)", "(20/min, learned from upstream)"); the page's limit-in-force line says it
+    // once, with what is left and where it was learned, so a refusal never states the limit twice.
+    [GeneratedRegex(@"\s*\(\d+/min\b[^)]*\)", RegexOptions.CultureInvariant)]
+    private static partial Regex StatedBudget();
 }
 
 /// <summary>One HTTP request of a connect as the browser saw it: the request id is the upstream one the server named, if any.</summary>

@@ -34,6 +34,12 @@ public sealed class VoiceLogEntry(long sequence, DateTimeOffset at, EventDirecti
     /// <summary>An <c>error</c> event or a failed step: the row stands out.</summary>
     public bool Failed { get; init; }
 
+    /// <summary>A streamed piece (<c>*.delta</c>): the log folds these into one row per type and response.</summary>
+    public bool IsDelta => Type.EndsWith(".delta", StringComparison.Ordinal);
+
+    /// <summary>The <c>response_id</c> (or else <c>item_id</c>) a delta belongs to.</summary>
+    public string? DeltaOwner { get; init; }
+
     /// <summary>Indented on demand: only the rows someone opens pay for it.</summary>
     public string PrettyJson()
     {
@@ -57,7 +63,7 @@ public sealed class VoiceEventLog
     private readonly List<VoiceLogEntry> _entries = [];
     private readonly List<VoiceLogEntry> _held = [];
     private ReadOnlyCollection<VoiceLogEntry>? _view;
-    private ReadOnlyCollection<VoiceLogEntry>? _newestFirst;
+    private ReadOnlyCollection<VoiceLogRow>? _rows;
     private string _filter = "";
     private long _sequence;
 
@@ -73,8 +79,7 @@ public sealed class VoiceEventLog
         set
         {
             _filter = value?.Trim() ?? "";
-            _view = null;
-            _newestFirst = null;
+            Invalidate();
         }
     }
 
@@ -83,15 +88,15 @@ public sealed class VoiceEventLog
         ? [.. _entries]
         : _entries.Where(e => e.Type.Contains(_filter, StringComparison.OrdinalIgnoreCase)).ToList()).AsReadOnly();
 
-    /// <summary>The same entries newest first, for the live view.</summary>
-    public ReadOnlyCollection<VoiceLogEntry> NewestFirst => _newestFirst ??= View.Reverse().ToList().AsReadOnly();
+    /// <summary>The filtered entries as the panel shows them, newest first, each response's deltas folded into one row.</summary>
+    public ReadOnlyCollection<VoiceLogRow> RowsNewestFirst => _rows ??= Enumerable.Reverse(VoiceLogRow.Fold(View)).ToList().AsReadOnly();
 
     public IEnumerable<string> Types => _entries.Select(e => e.Type).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
 
     public VoiceLogEntry Add(DateTimeOffset at, EventDirection direction, string json)
     {
-        var type = TypeOf(json);
-        return Keep(new VoiceLogEntry(++_sequence, at, direction, type, json) { Failed = type == "error" });
+        var (type, owner) = Describe(json);
+        return Keep(new VoiceLogEntry(++_sequence, at, direction, type, json) { Failed = type == "error", DeltaOwner = owner });
     }
 
     /// <summary>Logs one HTTP step of a connect (secret or SDP exchange) as a local entry: status, wait and x-request-id.</summary>
@@ -160,15 +165,19 @@ public sealed class VoiceEventLog
     {
         _entries.Clear();
         _held.Clear();
-        _view = null;
-        _newestFirst = null;
+        Invalidate();
     }
 
     /// <summary>One JSON object per line: time, direction and the event itself, for the filtered view.</summary>
-    public string ToJsonl()
+    public string ToJsonl() => ToJsonl(View);
+
+    /// <summary>Every event of the session, whatever the filter, held ones included (what a recording is saved with).</summary>
+    public string AllToJsonl() => ToJsonl(_entries.Concat(_held));
+
+    private static string ToJsonl(IEnumerable<VoiceLogEntry> entries)
     {
         var builder = new StringBuilder();
-        foreach (var entry in View)
+        foreach (var entry in entries)
         {
             JsonNode? evt;
             try
@@ -192,22 +201,31 @@ public sealed class VoiceEventLog
         return builder.ToString();
     }
 
-    public static string TypeOf(string json)
+    public static string TypeOf(string json) => Describe(json).Type;
+
+    /// <summary>The event's type and, for a delta, the response (or item) it belongs to.</summary>
+    private static (string Type, string? DeltaOwner) Describe(string json)
     {
         try
         {
             using var doc = JsonDocument.Parse(json);
-            return doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("type", out var type)
-                && type.ValueKind == JsonValueKind.String
-                ? type.GetString()!
-                : "(no type)";
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            {
+                return ("(no type)", null);
+            }
+
+            var name = type.GetString()!;
+            return (name, name.EndsWith(".delta", StringComparison.Ordinal) ? StringProperty(root, "response_id") ?? StringProperty(root, "item_id") : null);
         }
         catch (JsonException)
         {
-            return "(not JSON)";
+            return ("(not JSON)", null);
         }
     }
+
+    private static string? StringProperty(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private void Append(VoiceLogEntry entry)
     {
@@ -217,7 +235,12 @@ public sealed class VoiceEventLog
         }
 
         _entries.Add(entry);
+        Invalidate();
+    }
+
+    private void Invalidate()
+    {
         _view = null;
-        _newestFirst = null;
+        _rows = null;
     }
 }

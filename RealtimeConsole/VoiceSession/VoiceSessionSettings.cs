@@ -18,6 +18,14 @@ public enum ConnectionPath
     BrowserDirect,
 }
 
+/// <summary>The audio codecs the page can put first in its SDP offer, in the browser's usual order.</summary>
+public enum AudioCodecPreference
+{
+    Opus,
+    Pcmu,
+    Pcma,
+}
+
 /// <summary>What the developer picked in the settings panel; turned into a <c>session.update</c> on connect.</summary>
 public sealed class VoiceSessionSettings
 {
@@ -49,6 +57,23 @@ public sealed class VoiceSessionSettings
     public string TranscriptionModel { get; set; } = "gpt-4o-mini-transcribe";
 
     public ConnectionPath Path { get; set; } = ConnectionPath.ThroughServer;
+
+    /// <summary>The codec the offer puts first; the answerer picks the first it supports (OpenAI and the simulator alike).</summary>
+    public AudioCodecPreference PreferredCodec { get; set; } = AudioCodecPreference.Opus;
+
+    /// <summary>The offer's codec order as MIME types for <c>setCodecPreferences</c>: the preferred one, then Opus, PCMU, PCMA.</summary>
+    public IReadOnlyList<string> CodecOrder() =>
+        [.. Enum.GetValues<AudioCodecPreference>().OrderBy(c => c == PreferredCodec ? 0 : 1).Select(MimeType)];
+
+    /// <summary>The order in words, e.g. "PCMA, Opus, PCMU".</summary>
+    public string CodecOrderText() => string.Join(", ", CodecOrder().Select(m => m["audio/".Length..] is "opus" ? "Opus" : m["audio/".Length..]));
+
+    private static string MimeType(AudioCodecPreference codec) => codec switch
+    {
+        AudioCodecPreference.Pcmu => "audio/PCMU",
+        AudioCodecPreference.Pcma => "audio/PCMA",
+        _ => "audio/opus",
+    };
 
     /// <summary>Push-to-talk needs the client to decide when a turn ends, so it turns VAD off.</summary>
     public TurnDetectionMode EffectiveTurnDetection => PushToTalk ? TurnDetectionMode.None : TurnDetection;

@@ -43,6 +43,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     private VoiceTranscriptPanel? _transcript;
     private VoiceEventLogPanel? _logPanel;
     private VoiceToasts? _toasts;
+    private VoiceRecorder? _recorder;
     private VoiceConnectionState _state = VoiceConnectionState.Idle;
     private string? _reason;
     private string? _limitInForce;
@@ -135,6 +136,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         _conversation = new VoiceConversation();
         _toolCalls.Clear();
         _statsPanel?.Show(null);
+        _statsPanel?.ShowCodec(null, null);
         _playbackProblem = null;
         _talkProblem = null;
         _commitPending = false;
@@ -188,7 +190,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
                 }
             }
 
-            var answered = await _peer.InvokeAsync<PeerStepResult>("connect", new { callsUrl, secret, microphoneId = _microphoneId, muted = _muted || _settings.PushToTalk });
+            var answered = await _peer.InvokeAsync<PeerStepResult>("connect", new { callsUrl, secret, microphoneId = _microphoneId, muted = _muted || _settings.PushToTalk, codecs = _settings.CodecOrder() });
             if (attempt != _attempt)
             {
                 return;
@@ -198,7 +200,10 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
             if (!answered.Ok)
             {
                 await FailStepAsync(answered, "exchanging the SDP offer", UpstreamResource.Calls);
+                return;
             }
+
+            _statsPanel?.ShowCodec(answered.Codec, answered.CodecOrderApplied ? $"offered {_settings.CodecOrderText()}" : "the browser's default order (no setCodecPreferences)");
         }
         catch (JSException ex) when (attempt == _attempt)
         {
@@ -600,7 +605,7 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
     private async Task<IJSObjectReference> ModuleAsync() =>
         _module ??= await JS.InvokeAsync<IJSObjectReference>("import", ModulePath);
 
-    /// <summary>Stops the microphone and closes the peer; the browser may already be gone.</summary>
+    /// <summary>Saves a running recording, stops the microphone and closes the peer; the browser may already be gone.</summary>
     private async Task ClosePeerAsync()
     {
         var peer = _peer;
@@ -612,6 +617,12 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
 
         try
         {
+            // A recording ends with the connection it records (Disconnect, a failure, a reconnect): saved before the peer closes.
+            if (!_disposed && _recorder is { IsRecording: true })
+            {
+                await _recorder.StopAsync();
+            }
+
             await peer.InvokeVoidAsync("close");
             await peer.DisposeAsync();
         }

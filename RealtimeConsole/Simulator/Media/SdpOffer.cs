@@ -1,3 +1,5 @@
+using RealtimeConsole.Simulator.Media.Audio;
+
 namespace RealtimeConsole.Simulator.Media;
 
 /// <summary>The parts of a browser's offer the simulator answers: media sections with their mids, ICE credentials and DTLS fingerprint.</summary>
@@ -39,6 +41,15 @@ internal sealed record SdpOffer(IReadOnlyList<SdpMediaSection> Sections, string 
             {
                 fingerprint ??= line[22..];
             }
+            else if (line.StartsWith("a=rtpmap:", StringComparison.Ordinal) && current is not null)
+            {
+                // a=rtpmap:<payload type> <encoding name>/<clock rate>[/<channels>]
+                var parts = line[9..].Split(' ', 2);
+                if (parts.Length == 2)
+                {
+                    current.RtpMaps[parts[0]] = parts[1];
+                }
+            }
             else if (current is not null && line is "a=sendrecv" or "a=sendonly" or "a=recvonly" or "a=inactive")
             {
                 current.Direction = line[2..];
@@ -71,12 +82,43 @@ internal sealed class SdpMediaSection(string kind, string protocol, IReadOnlyLis
 
     public string Direction { get; set; } = "sendrecv";
 
-    public bool IsAudio => Kind == "audio" && Formats.Contains("0");
+    /// <summary>The section's <c>a=rtpmap</c> lines: payload type to encoding (e.g. <c>111</c> to <c>opus/48000/2</c>).</summary>
+    public Dictionary<string, string> RtpMaps { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The section's codecs in the offer's order of preference, named as the rtpmap (or RFC 3551 for 0 and 8) names them.</summary>
+    public IEnumerable<(string PayloadType, string Encoding)> OfferedCodecs =>
+        Formats.Select(pt => (pt, RtpMaps.GetValueOrDefault(pt) ?? pt switch { "0" => "PCMU/8000", "8" => "PCMA/8000", _ => $"payload {pt}" }));
+
+    /// <summary>
+    /// The first codec in the offer's order that the simulator speaks (G.711 at 8 kHz), with the payload type the offer
+    /// gave it: the browser's preference decides, as with OpenAI. Null when the offer has none of them.
+    /// </summary>
+    public (G711Codec Codec, byte PayloadType)? ChooseCodec()
+    {
+        if (Kind != "audio")
+        {
+            return null;
+        }
+
+        foreach (var (payloadType, encoding) in OfferedCodecs)
+        {
+            var codec = G711Codec.Supported.FirstOrDefault(c => encoding.Equals($"{c.Name}/8000", StringComparison.OrdinalIgnoreCase)
+                || encoding.StartsWith($"{c.Name}/8000/", StringComparison.OrdinalIgnoreCase));
+            if (codec is not null && byte.TryParse(payloadType, out var pt) && pt < 128)
+            {
+                return (codec, pt);
+            }
+        }
+
+        return null;
+    }
+
+    public bool IsAudio => ChooseCodec() is not null;
 
     public bool IsData => Kind == "application" && Protocol.Contains("SCTP", StringComparison.Ordinal);
 }
 
-/// <summary>Writes the ICE-lite answer the map proved with Chromium: passive DTLS, one host candidate, PCMU, SCTP port 5000.</summary>
+/// <summary>Writes the ICE-lite answer the map proved with Chromium: passive DTLS, one host candidate, the chosen G.711 codec, SCTP port 5000.</summary>
 internal static class SdpAnswer
 {
     public static string Build(SdpOffer offer, string ufrag, string password, string fingerprint, int port, uint audioSsrc)
@@ -95,13 +137,13 @@ internal static class SdpAnswer
         var dataServed = false;
         foreach (var section in offer.Sections)
         {
-            if (section.IsAudio && !audioServed)
+            if (!audioServed && section.ChooseCodec() is var (codec, payloadType))
             {
                 audioServed = true;
-                Line("m=audio 9 UDP/TLS/RTP/SAVPF 0");
+                Line($"m=audio 9 UDP/TLS/RTP/SAVPF {payloadType}");
                 Transport(section);
                 Line("a=rtcp-mux");
-                Line("a=rtpmap:0 PCMU/8000");
+                Line($"a=rtpmap:{payloadType} {codec}");
                 Line(section.Direction switch { "recvonly" => "a=sendonly", "sendonly" => "a=recvonly", "inactive" => "a=inactive", _ => "a=sendrecv" });
                 Line("a=msid:simulator simulator-audio");
                 Line($"a=ssrc:{audioSsrc} cname:simulator");

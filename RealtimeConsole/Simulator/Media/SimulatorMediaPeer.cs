@@ -65,7 +65,7 @@ public sealed partial class SimulatorMediaPeer : ISimulatorMediaPeer, IAsyncDisp
         var call = new WebRtcCall(callId, offer, session, _certificate.Value, _budget, _time, _clock, _options, _logger, OnEnded);
         _calls[callId] = call;
         call.Start();
-        LogAccepted(_logger, callId, call.Port);
+        LogAccepted(_logger, callId, call.Port, call.Codec ?? "no audio", string.Join(", ", offer.Sections.Where(s => s.Kind == "audio").SelectMany(s => s.OfferedCodecs).Select(c => c.Encoding)));
         return Task.FromResult(new AcceptedCall(callId, call.AnswerSdp));
     }
 
@@ -110,8 +110,8 @@ public sealed partial class SimulatorMediaPeer : ISimulatorMediaPeer, IAsyncDisp
         LogEnded(_logger, call.CallId, reason);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Simulator call {CallId} accepted on 127.0.0.1:{Port}")]
-    private static partial void LogAccepted(ILogger logger, string callId, int port);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Simulator call {CallId} accepted on 127.0.0.1:{Port}, audio {Codec} (offered: {Offered})")]
+    private static partial void LogAccepted(ILogger logger, string callId, int port, string codec, string offered);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Simulator call {CallId} ended: {Reason}")]
     private static partial void LogEnded(ILogger logger, string callId, string reason);

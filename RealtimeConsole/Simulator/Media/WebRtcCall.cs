@@ -16,7 +16,8 @@ namespace RealtimeConsole.Simulator.Media;
 
 /// <summary>
 /// One browser call: a UDP socket on 127.0.0.1 demultiplexed into STUN (answered ICE-lite style), DTLS (a
-/// BouncyCastle server on its own thread, carrying SCTP and the data channel) and SRTP (PCMU both ways).
+/// BouncyCastle server on its own thread, carrying SCTP and the data channel) and SRTP (PCMU or PCMA both ways, as the
+/// offer prefers).
 /// Everything it owns is released by <see cref="End"/>, whatever the cause.
 /// </summary>
 internal sealed partial class WebRtcCall : IRealtimeChannel
@@ -27,6 +28,8 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
     private const int FrameBytes = 160;
 
     private readonly SdpOffer _offer;
+    private readonly G711Codec _codec;
+    private readonly byte _payloadType;
     private readonly DtlsCertificate _certificate;
     private readonly TimeProvider _time;
     private readonly MediaPeerOptions _options;
@@ -68,6 +71,7 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
     {
         CallId = callId;
         _offer = offer;
+        (_codec, _payloadType) = offer.Sections.Select(s => s.ChooseCodec()).FirstOrDefault(c => c is not null) ?? (G711Codec.Pcmu, G711Codec.Pcmu.StaticPayloadType);
         _certificate = certificate;
         _time = time;
         _options = options;
@@ -98,6 +102,9 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
     public int Port { get; }
 
     public string AnswerSdp { get; }
+
+    /// <summary>The audio codec the answer chose from the offer, e.g. <c>PCMA/8000</c>; null when the call has no audio.</summary>
+    public string? Codec => _offer.Sections.Any(s => s.IsAudio) ? _codec.ToString() : null;
 
     /// <summary>Completes when the call has released everything it held.</summary>
     public Task Completion { get; private set; } = Task.CompletedTask;
@@ -286,16 +293,23 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
         }
 
         var rtp = srtp.Unprotect(datagram);
-        if (rtp is null || (rtp[1] & 0x7F) != 0)
+        if (rtp is null || (rtp[1] & 0x7F) != _payloadType)
         {
             return;
         }
 
         AudioPacketsReceived++;
         var payload = rtp.AsSpan(SrtpContext.RtpHeaderLength(rtp));
+        Span<byte> pcmu = stackalloc byte[FrameBytes];
         for (var offset = 0; offset + FrameBytes <= payload.Length; offset += FrameBytes)
         {
-            _conversation.HandleInputAudio(payload.Slice(offset, FrameBytes));
+            var frame = payload.Slice(offset, FrameBytes);
+            for (var i = 0; i < FrameBytes; i++)
+            {
+                pcmu[i] = _codec.ToPcmu(frame[i]);
+            }
+
+            _conversation.HandleInputAudio(pcmu);
         }
     }
 
@@ -417,7 +431,7 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
 
             var speaking = _audioFramesQueued > 0;
             packet[0] = 0x80;
-            packet[1] = (byte)(speaking && !_talking ? 0x80 : 0x00);
+            packet[1] = (byte)((speaking && !_talking ? 0x80 : 0x00) | _payloadType);
             BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), _sequence++);
             BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(4), _timestamp);
             BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(8), _ssrc);
@@ -427,7 +441,7 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
                 // A 440 Hz tone while the reply plays, silence otherwise: the track is live for the whole call.
                 var sample = speaking ? (short)(6000 * Math.Sin(_phase)) : (short)0;
                 _phase = (_phase + (2 * Math.PI * 440 / 8000)) % (2 * Math.PI);
-                packet[12 + i] = Pcmu.Encode(sample);
+                packet[12 + i] = _codec.Encode(sample);
             }
 
             if (speaking)
