@@ -4,8 +4,9 @@ using RealtimeConsole.Tests.Infrastructure;
 namespace RealtimeConsole.Tests.Hosting;
 
 /// <summary>
-/// Dependencies point one way: the broker (Tokens → Upstream → RateLimits) knows nothing of who watches it (Telemetry),
-/// and no product feature reaches into the simulator or the bench, which stand beside the product, not under it.
+/// Dependencies point one way: the broker (Tokens → Upstream → RateLimits → Deployment, the shared store at the bottom)
+/// knows nothing of who watches it (Telemetry), and no product feature reaches into the simulator or the bench, which
+/// stand beside the product, not under it.
 /// </summary>
 public sealed partial class FeatureDependencyTests
 {
@@ -33,6 +34,11 @@ public sealed partial class FeatureDependencyTests
     [InlineData("Upstream", "Tokens")]
     [InlineData("RateLimits", "Tokens")]
     [InlineData("RateLimits", "Upstream")]
+    [InlineData("Deployment", "Tokens")]
+    [InlineData("Deployment", "Upstream")]
+    [InlineData("Deployment", "RateLimits")]
+    [InlineData("Deployment", "Telemetry")]
+    [InlineData("Deployment", "Components")]
     public void The_broker_does_not_reference_what_sits_above_it(string folder, string forbidden)
     {
         var offending = References()[folder].Where(r => r.Feature == forbidden).Select(r => r.File).ToList();
@@ -63,6 +69,7 @@ public sealed partial class FeatureDependencyTests
         var references = References();
         Assert.Contains(references["Telemetry"], r => r.Feature == "Tokens");
         Assert.Contains(references["Hosting"], r => r.Feature == "Simulator");
+        Assert.Contains(references["RateLimits"], r => r.Feature == "Deployment");
     }
 
     /// <summary>The simulator's own page and panels, and the shell's link to it (shown only while the simulator is on).</summary>
