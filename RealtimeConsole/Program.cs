@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using RealtimeConsole.Deployment;
 using RealtimeConsole.Hosting;
 
@@ -17,9 +16,9 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (Exception e) when (e is DeploymentConfigurationException or OptionsValidationException)
+catch (DeploymentConfigurationException e)
 {
-    // A setting that cannot work: say which and why, without a stack trace.
+    // A deployment setting that cannot work: say which and why, without a stack trace.
     await Console.Error.WriteLineAsync($"RealtimeConsole cannot start: {e.Message}");
     return 2;
 }
