@@ -266,10 +266,11 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
                 {
                     _units = Math.Min(Capacity, surelyLeft * _window.Ticks);
                 }
-                else if (_units / _window.Ticks > surelyLeft)
+                else if (MostUnitsHeld(remaining, headers.ResetRequests) - sentAfter * _window.Ticks is var most && _units > most)
                 {
-                    // Upstream has fewer whole slots than we thought (another consumer, a lower limit): obey at once.
-                    _units = surelyLeft * _window.Ticks;
+                    // Upstream has less than we thought (another consumer, a lower limit, a part slot it has not refilled yet):
+                    // obey at once.
+                    _units = Math.Max(0, most);
                 }
                 else if (isNewest && Math.Max(0, remaining - _inFlight.Count) is var atLeast && atLeast * _window.Ticks > _units)
                 {
@@ -417,6 +418,21 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
         _othersPerWindow = (long)Math.Clamp(Math.Round(estimate), 0, _limit - 1);
         _othersSeen = 0;
         _othersSeenOverTicks = 0;
+    }
+
+    /// <summary>
+    /// The most upstream can hold with <paramref name="remaining"/> whole requests left: up to one unit short of the next
+    /// slot, or exactly what the time until it is full again (<paramref name="reset"/>) says, kept within that slot.
+    /// </summary>
+    private long MostUnitsHeld(int remaining, TimeSpan? reset)
+    {
+        var whole = (long)remaining * _window.Ticks;
+        if (_source == LimitSource.Upstream && reset is { } full && full > TimeSpan.Zero && full < _window)
+        {
+            return Math.Clamp(Capacity - (full.Ticks * _limit), whole, whole + _window.Ticks - 1);
+        }
+
+        return whole + _window.Ticks - 1;
     }
 
     /// <summary>Units our level gains per tick: upstream's refill less what other consumers take of it.</summary>

@@ -142,10 +142,17 @@ internal static class SharedBudgetScripts
         if rem >= 0 then
           local surely = math.max(0, rem - redis.call('ZCOUNT', KEYS[2], '(' .. seq, '+inf'))
           local cap = limit * window
+          local sent_after = redis.call('ZCOUNT', KEYS[2], '(' .. seq, '+inf')
+          -- The most upstream holds: one unit short of its next slot, or what its time until full says, within that slot.
+          local most = rem * window + window - 1
+          if source == 2 and reset > 0 and reset < window then
+            most = math.max(rem * window, math.min(most, limit * window - reset * limit))
+          end
+          most = most - sent_after * window
           if was_probing then
             units = math.min(cap, surely * window)
-          elseif math.floor(units / window) > surely then
-            units = surely * window
+          elseif units > most then
+            units = math.max(0, most)
           elseif is_newest then
             local atleast = math.max(0, rem - redis.call('ZCARD', KEYS[2]))
             if atleast * window > units then units = math.min(cap, atleast * window) end
