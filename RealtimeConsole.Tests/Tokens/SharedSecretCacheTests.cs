@@ -149,6 +149,36 @@ public sealed class SharedSecretCacheTests
     }
 
     [Fact]
+    public async Task In_Shared_mode_a_cache_hit_is_served_from_memory_without_a_Redis_round_trip()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var a = Instance(redis, upstream, "Shared");
+        await using var b = Instance(redis, upstream, "Shared");
+        var clients = new[] { a.CreateClient(), b.CreateClient() };
+        var secret = await SecretAsync(clients[0]);
+        Assert.Equal(secret, await SecretAsync(clients[1]));
+
+        var before = await RedisReadsAsync(redis);
+        var hits = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => SecretAsync(clients[i % 2])));
+        Assert.All(hits, value => Assert.Equal(secret, value));
+        Assert.Equal(before, await RedisReadsAsync(redis));
+
+        // The count does move when Redis is read: a configuration this instance does not hold yet.
+        await SecretAsync(clients[1], voice: "ash");
+        Assert.True(await RedisReadsAsync(redis) > before);
+    }
+
+    /// <summary>How many reads of stored secrets Redis has served (the distributed cache reads a hash with HMGET; plain GETs also come from every client's connection handshake).</summary>
+    private static async Task<long> RedisReadsAsync(RedisServer redis)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        var stats = await connection.GetServer(connection.GetEndPoints()[0]).InfoAsync("commandstats");
+        var reads = stats.SelectMany(group => group).Where(pair => pair.Key is "cmdstat_hmget" or "cmdstat_hgetall");
+        return reads.Sum(pair => long.Parse(pair.Value.Split(',')[0]["calls=".Length..], CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task Pool_mode_fills_one_pool_for_the_deployment_and_hands_each_secret_out_once()
     {
         await using var redis = await RedisServer.StartNewAsync();
