@@ -7,9 +7,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using RealtimeConsole.Deployment;
 using RealtimeConsole.Tests.Infrastructure;
 using RealtimeConsole.Tokens;
 using RealtimeConsole.Upstream;
@@ -143,6 +146,36 @@ public sealed class SharedSecretCacheTests
         var second = await SecretAsync(b.CreateClient());
         Assert.NotEqual(first, second);
         Assert.Equal(2, upstream.Mints);
+    }
+
+    [Fact]
+    public async Task In_Shared_mode_a_cache_hit_is_served_from_memory_without_a_Redis_round_trip()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var a = Instance(redis, upstream, "Shared");
+        await using var b = Instance(redis, upstream, "Shared");
+        var clients = new[] { a.CreateClient(), b.CreateClient() };
+        var secret = await SecretAsync(clients[0]);
+        Assert.Equal(secret, await SecretAsync(clients[1]));
+
+        var before = await RedisReadsAsync(redis);
+        var hits = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => SecretAsync(clients[i % 2])));
+        Assert.All(hits, value => Assert.Equal(secret, value));
+        Assert.Equal(before, await RedisReadsAsync(redis));
+
+        // The count does move when Redis is read: a configuration this instance does not hold yet.
+        await SecretAsync(clients[1], voice: "ash");
+        Assert.True(await RedisReadsAsync(redis) > before);
+    }
+
+    /// <summary>How many reads of stored secrets Redis has served (the distributed cache reads a hash with HMGET; plain GETs also come from every client's connection handshake).</summary>
+    private static async Task<long> RedisReadsAsync(RedisServer redis)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        var stats = await connection.GetServer(connection.GetEndPoints()[0]).InfoAsync("commandstats");
+        var reads = stats.SelectMany(group => group).Where(pair => pair.Key is "cmdstat_hmget" or "cmdstat_hgetall");
+        return reads.Sum(pair => long.Parse(pair.Value.Split(',')[0]["calls=".Length..], CultureInfo.InvariantCulture));
     }
 
     [Fact]
@@ -303,9 +336,9 @@ public sealed class SharedSecretCacheTests
         await redis.StartAsync();
         Assert.Equal(shared, await SecretAsync(clients[0]));
         Assert.Equal(aloneB, await SecretAsync(clients[1], voice: "ash"));
-        await WaitForAsync(() => Task.FromResult(a.Services.GetRequiredService<RealtimeConsole.Deployment.RedisStore>().IsAvailable));
+        await WaitForAsync(() => Task.FromResult(a.Services.GetRequiredService<RedisStore>().IsAvailable));
         var afterward = await SecretAsync(clients[0], voice: "verse");
-        await WaitForAsync(() => Task.FromResult(b.Services.GetRequiredService<RealtimeConsole.Deployment.RedisStore>().IsAvailable));
+        await WaitForAsync(() => Task.FromResult(b.Services.GetRequiredService<RedisStore>().IsAvailable));
         Assert.Equal(afterward, await SecretAsync(clients[1], voice: "verse"));
     }
 
@@ -324,9 +357,9 @@ public sealed class SharedSecretCacheTests
         var sealedAlone = alone.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Protect("payload");
 
         await redis.StartAsync();
-        await WaitForAsync(() => Task.FromResult(alone.Services.GetRequiredService<RealtimeConsole.Deployment.RedisStore>().IsAvailable));
+        await WaitForAsync(() => Task.FromResult(alone.Services.GetRequiredService<RedisStore>().IsAvailable));
         Assert.Equal(secret, await SecretAsync(client));
-        await WaitForAsync(async () => (await RawValuesAsync(redis)).Keys.Any(k => k.EndsWith(RealtimeConsole.Deployment.SharedDataProtection.KeyRingKey, StringComparison.Ordinal)));
+        await WaitForAsync(async () => (await RawValuesAsync(redis)).Keys.Any(k => k.EndsWith(SharedDataProtection.KeyRingKey, StringComparison.Ordinal)));
         await using var joining = Instance(redis, upstream, "Shared");
         await WaitForAsync(() => Task.FromResult(TryUnprotect(joining, sealedAlone) == "payload"));
     }
@@ -360,6 +393,45 @@ public sealed class SharedSecretCacheTests
         var cookieOfA = a.Services.GetRequiredService<IOptions<AntiforgeryOptions>>().Value.Cookie.Name!;
         Assert.True(await b.Services.GetRequiredService<IAntiforgery>().IsRequestValidAsync(PostWith(issuedByA, cookieOfA, b.Services)));
         Assert.False(await elsewhere.Services.GetRequiredService<IAntiforgery>().IsRequestValidAsync(PostWith(issuedByA, cookieOfA, elsewhere.Services)));
+    }
+
+    [Fact]
+    public async Task Broker_containers_built_as_the_bench_builds_its_instances_share_one_cache_once_each_has_a_RedisStore()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var upstream = new CountingUpstream(TimeProvider.System);
+        await using var first = BrokerContainer(redis, upstream, 0);
+        await using var second = BrokerContainer(redis, upstream, 1);
+        Assert.IsType<SharedSecretCache>(first.GetRequiredService<ISecretCache>());
+
+        var minted = await first.GetRequiredService<ClientSecretBroker>().GetSecretAsync(null, CancellationToken.None);
+        var shared = await second.GetRequiredService<ClientSecretBroker>().GetSecretAsync(null, CancellationToken.None);
+
+        Assert.Equal(minted.Secret.Value, shared.Secret.Value);
+        Assert.Equal(SecretSource.Cache, shared.Source);
+        Assert.Equal(1, upstream.Mints);
+    }
+
+    /// <summary>What <c>BenchWorld.BrokerInstance</c> builds, plus the two registrations a <c>broker-redis</c> strategy adds.</summary>
+    private static ServiceProvider BrokerContainer(RedisServer redis, CountingUpstream upstream, int instance)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["OPENAI_API_KEY"] = "sk-bench",
+            ["Realtime:BaseUrl"] = "http://upstream.test/v1",
+            ["Realtime:SecretMode"] = "Shared",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddSingleton(TimeProvider.System);
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddBrokerCore();
+        services.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => upstream);
+        services.AddSingleton(sp => new RedisStore(
+            DeploymentOptions.ParseRedis(redis.ConnectionString, TimeSpan.FromSeconds(1)), "bench", $"bench-{instance}", TimeProvider.System, sp.GetRequiredService<ILogger<RedisStore>>()));
+        services.AddSharedDataProtection();
+        return services.BuildServiceProvider();
     }
 
     [Fact]

@@ -62,8 +62,9 @@ public sealed class SharedSecretCache : ISecretCache, IDisposable
     private readonly FusionCache _cache;
     private readonly MemorySecretCache _alone = new();
 
-    // A stored value this instance cannot open (a key ring it does not share yet, a damaged entry) is a miss, never an error.
     private readonly FusionCacheEntryOptions _fromMemory = new() { SkipDistributedCacheRead = true, SkipDistributedCacheWrite = true, SkipBackplaneNotifications = true };
+
+    // A stored value this instance cannot open (a key ring it does not share yet, a damaged entry) is a miss, never an error.
     private readonly FusionCacheEntryOptions _fromStore = new() { SkipMemoryCacheRead = true, SkipMemoryCacheWrite = true, ReThrowSerializationExceptions = false };
     private readonly FusionCacheEntryOptions _replaceEverywhere = new()
     {
