@@ -54,11 +54,18 @@ public sealed class LayoutBrowserTests(BrowserFixture fixture)
         var (page, errors) = await fixture.Chromium.OpenPageAsync(width, height);
         await ChromiumSession.GotoInteractiveAsync(page, new Uri(fixture.Server.BaseAddress, "simulator"));
 
-        // A recent request with a long path and an error code, at no cost to the shared simulator's budget (a wrong key).
+        // Enough recent requests to scroll their table, with a long path and an error code, at no cost to the shared
+        // simulator's budget (a wrong key).
         using var client = fixture.Server.CreateLoopbackClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "simulator/v1/realtime/translations/client_secrets") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-layout-test-wrong-key");
-        Assert.Equal(401, (int)(await client.SendAsync(request)).StatusCode);
+        for (var i = 0; i < 12; i++)
+        {
+            // A call id is one long word a path must break inside on a phone.
+            var path = i % 2 == 0 ? "simulator/v1/realtime/translations/client_secrets" : "simulator/v1/realtime/calls/rtc_0123456789abcdef0123456789abcdef/hangup";
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = i % 2 == 0 ? new StringContent("{}", Encoding.UTF8, "application/json") : null };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-layout-test-wrong-key");
+            Assert.InRange((int)(await client.SendAsync(request)).StatusCode, 400, 499);
+        }
+
         await Assertions.Expect(page.GetByTestId("simulator-recent")).ToContainTextAsync("invalid_api_key");
 
         // The widest state of each row: a latency fault counting down (Stop + chip) and a limit draft that enables Apply.
@@ -88,6 +95,8 @@ public sealed class LayoutBrowserTests(BrowserFixture fixture)
 
         await ChromiumSession.GotoInteractiveAsync(page, new Uri(fixture.Server.BaseAddress, "limits"));
         await Assertions.Expect(page.GetByTestId("secret-panel")).ToBeVisibleAsync();
+        // The chart draws once it has measured its box: the screenshot waits for its axis labels.
+        await page.Locator(".mud-chart svg text").First.WaitForAsync(new() { Timeout = 30_000 });
         // The dashboard's wide tables scroll sideways on a phone by design (they say so); on a desktop they fit.
         await AssertNothingClipsAsync(page, $"limits-{width}", tablesFit: width >= 1280);
 
