@@ -340,4 +340,23 @@ public sealed class UpstreamBudgetTests
         Assert.InRange(served, 140, 215);
         Assert.Contains("taken by other consumers", budget.DescribeLimit(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_storms_zero_left_answers_are_not_taken_for_other_consumers()
+    {
+        using var budget = await LearnedAsync(60, 60, 50);
+        for (var second = 0; second < 60; second++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            var decision = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+            if (decision.IsGranted)
+            {
+                // Upstream refuses everything and says nothing is left, whatever anyone spent.
+                budget.Complete(decision.Ticket, PerMinute(60, 0), refusedUpstream: true);
+            }
+        }
+
+        Assert.Equal(0, budget.OthersPerMinute);
+        Assert.DoesNotContain("other consumers", budget.DescribeLimit(), StringComparison.Ordinal);
+    }
 }

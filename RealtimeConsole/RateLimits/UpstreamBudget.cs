@@ -257,7 +257,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
             {
                 if (isNewest && _source == LimitSource.Upstream)
                 {
-                    EstimateOthers(ticket.Sequence, remaining);
+                    EstimateOthers(ticket.Sequence, remaining, refusedUpstream);
                 }
 
                 var sentAfter = _inFlight.GetViewBetween(ticket.Sequence + 1, long.MaxValue).Count;
@@ -388,13 +388,26 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
     /// (the tickets between them), so the rest is other consumers'. Summed over at least a quarter of the window (the floors
     /// of remaining cancel out along the chain) it lowers our refill rate to what is left for us.
     /// </summary>
-    private void EstimateOthers(long sequence, int remaining)
+    private void EstimateOthers(long sequence, int remaining, bool refused429)
     {
+        if (refused429)
+        {
+            // A 429's remaining may say nothing of other consumers (a storm answers "0 left" whatever was spent): the
+            // chain goes from the last accepted answer to the next one, without this request among ours.
+            return;
+        }
+
         var now = _time.GetUtcNow().UtcTicks;
         var previous = _lastAnswer;
         _lastAnswer = new OthersSample(sequence, remaining, now);
         var refused = _refusedSinceAnswer;
         _refusedSinceAnswer = 0;
+        if (remaining >= _limit)
+        {
+            // A full bucket: nobody is draining it now.
+            _othersPerWindow /= 2;
+        }
+
         if (previous is null || remaining >= _limit || previous.Remaining >= _limit)
         {
             // A full bucket hides how much refill was lost: start the sum again.
@@ -415,7 +428,8 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
         // Quick to believe more (a 429 costs quota), slow to believe less (one quiet spell is not a trend).
         var sample = Math.Max(0, _othersSeen) * _window.Ticks / _othersSeenOverTicks;
         var estimate = sample >= _othersPerWindow ? sample : (_othersPerWindow + sample) / 2;
-        _othersPerWindow = (long)Math.Clamp(Math.Round(estimate), 0, _limit - 1);
+        // Never all of it: a tenth of the limit keeps our answers (and so the estimate) coming.
+        _othersPerWindow = (long)Math.Clamp(Math.Round(estimate), 0, _limit - Math.Max(1, (_limit + 9) / 10));
         _othersSeen = 0;
         _othersSeenOverTicks = 0;
     }

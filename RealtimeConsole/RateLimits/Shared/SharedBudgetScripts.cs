@@ -119,10 +119,12 @@ internal static class SharedBudgetScripts
           end
         end
         local before = units
-        if rem >= 0 and is_newest and source == 2 then
+        if rem >= 0 and is_newest and source == 2 and tonumber(ARGV[8]) ~= 1 then
           -- What upstream's remaining lost beyond our own requests (429s took nothing) and its refill is other consumers'.
+          -- A 429's own remaining is no sample (a storm says 0 whatever was spent): the chain skips it.
           local refused = o_refused
           o_refused = 0
+          if rem >= limit then others = math.floor(others / 2) end
           if o_seq < 0 or rem >= limit or o_rem >= limit then
             o_seen = 0; o_over = 0
           else
@@ -133,7 +135,7 @@ internal static class SharedBudgetScripts
               local sample = math.max(0, o_seen) * window / o_over
               local estimate = sample
               if sample < others then estimate = (others + sample) / 2 end
-              others = math.max(0, math.min(limit - 1, math.floor(estimate + 0.5)))
+              others = math.max(0, math.min(limit - math.max(1, math.floor((limit + 9) / 10)), math.floor(estimate + 0.5)))
               o_seen = 0; o_over = 0
             end
           end
