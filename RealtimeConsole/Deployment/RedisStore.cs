@@ -63,6 +63,45 @@ public sealed partial class RedisStore : IAsyncDisposable
     /// <summary>A channel of this deployment (the connection adds the deployment's prefix to every channel it uses).</summary>
     public RedisChannel Channel(string name) => RedisChannel.Literal(name);
 
+    /// <summary>
+    /// Listens on <paramref name="channel"/> from now on: at once when Redis answers, else as soon as it does (an instance
+    /// started while Redis is down must start, and hear the others once it is back).
+    /// </summary>
+    public void SubscribeWhenAvailable(RedisChannel channel, Action<RedisChannel, RedisValue> handler)
+    {
+        var subscribed = 0;
+        void TrySubscribe()
+        {
+            if (!Connection.IsConnected || Interlocked.Exchange(ref subscribed, 1) == 1)
+            {
+                return;
+            }
+
+            Subscriber.SubscribeAsync(channel, handler).ContinueWith(
+                attempt => Interlocked.Exchange(ref subscribed, 0),
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        AvailabilityChanged += TrySubscribe;
+        Connection.ConnectionRestored += (_, _) => TrySubscribe();
+        TrySubscribe();
+    }
+
+    /// <summary>Stops listening on <paramref name="channel"/> without waiting, whether or not Redis answers.</summary>
+    public void Unsubscribe(RedisChannel channel)
+    {
+        try
+        {
+            Subscriber.Unsubscribe(channel, null, CommandFlags.FireAndForget);
+        }
+        catch (RedisException)
+        {
+            // Redis is away: the subscription ends with the connection.
+        }
+    }
+
     /// <summary>A command failed (timeout, connection lost): the caller falls back, and the store counts as unreachable until it answers again.</summary>
     public void ReportFailure(Exception failure) => MarkUnreachable(failure.Message);
 

@@ -73,7 +73,8 @@ public static class BrokerFeature
             // A request whose instance never reports back holds its slot this long at most (every retry of it included).
             var lease = options.AttemptTimeout * 2 + TimeSpan.FromSeconds(5);
             return sp.GetService<RedisStore>() is { } store
-                ? new RedisBrokerStateStore(guesses, store, sp.GetRequiredService<DeploymentMembers>(), sp.GetRequiredService<ConsoleInstance>(), time, lease)
+                ? new RedisBrokerStateStore(guesses, store, sp.GetService<DeploymentMembers>() ?? new DeploymentMembers(),
+                    sp.GetService<ConsoleInstance>() ?? new ConsoleInstance(null, time.GetUtcNow()), time, lease)
                 : new MemoryBrokerStateStore(guesses, time);
         });
         services.AddSingleton<UpstreamSignals>();

@@ -30,7 +30,7 @@ public sealed class RedisCooldown : IUpstreamCooldown, IDisposable
         _local.Changed += () => Changed?.Invoke();
         _key = store.Key("cooldown");
         _channel = store.Channel("cooldown");
-        store.Subscriber.Subscribe(_channel, (channel, message) =>
+        store.SubscribeWhenAvailable(_channel, (channel, message) =>
         {
             if (message == "reset")
             {
@@ -110,5 +110,5 @@ public sealed class RedisCooldown : IUpstreamCooldown, IDisposable
         }
     }
 
-    public void Dispose() => _store.Subscriber.Unsubscribe(_channel);
+    public void Dispose() => _store.Unsubscribe(_channel);
 }

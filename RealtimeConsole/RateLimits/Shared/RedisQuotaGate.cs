@@ -58,7 +58,7 @@ public sealed class RedisQuotaGate : IQuotaGate, IDisposable
         _local.Changed += () => Changed?.Invoke();
         _keys = [store.Key("quota:exhausted"), store.Key("quota:verified"), store.Key("quota:probe")];
         _channel = store.Channel("quota");
-        store.Subscriber.Subscribe(_channel, (_, message) => OnAnnouncement(message.ToString()));
+        store.SubscribeWhenAvailable(_channel, (_, message) => OnAnnouncement(message.ToString()));
     }
 
     public DateTimeOffset? RecheckAt => _local.RecheckAt;
@@ -217,5 +217,5 @@ public sealed class RedisQuotaGate : IQuotaGate, IDisposable
         answered.TrySetResult();
     }
 
-    public void Dispose() => _store.Subscriber.Unsubscribe(_channel);
+    public void Dispose() => _store.Unsubscribe(_channel);
 }

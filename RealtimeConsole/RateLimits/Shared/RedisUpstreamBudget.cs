@@ -43,7 +43,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
         _keys = [store.Key(name), store.Key(name + ":inflight"), store.Key(name + ":leases")];
         _changed = store.Channel(name + ":changed");
         _known = new Known(guessPerMinute, 60_000, LimitSource.Guess, guessPerMinute, 0, time.GetUtcNow());
-        store.Subscriber.Subscribe(_changed, (_, _) => Wake());
+        store.SubscribeWhenAvailable(_changed, (_, _) => Wake());
     }
 
     public UpstreamResource Resource { get; }
@@ -362,7 +362,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
 
     public void Dispose()
     {
-        _store.Subscriber.Unsubscribe(_changed);
+        _store.Unsubscribe(_changed);
         lock (_gate)
         {
             _localShare?.Dispose();
