@@ -51,7 +51,9 @@ public sealed class BenchCommandTests : IDisposable
     [Fact]
     public async Task Json_for_all_is_an_array_of_every_scenario()
     {
-        Assert.Equal(0, await BenchCommand.RunAsync(["--scenario", "all", "--strategies", "broker", "--quota", "5", "--steady-minutes", "1", "--json", _json]));
+        // The JSON's shape is what this checks; whether every goal is met is the bench's own report (exit 1 prints which is
+        // not, e.g. shared-org's rare upstream 429 at this tiny quota), so both exits are a working command.
+        Assert.InRange(await BenchCommand.RunAsync(["--scenario", "all", "--strategies", "broker", "--quota", "5", "--steady-minutes", "1", "--json", _json]), 0, 1);
 
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(_json));
         Assert.Equal(JsonValueKind.Array, json.RootElement.ValueKind);
