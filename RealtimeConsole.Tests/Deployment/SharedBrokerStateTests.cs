@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using RealtimeConsole.Deployment;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Tests.Infrastructure;
 using RealtimeConsole.Tests.Tokens;
@@ -54,6 +55,8 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
     }
 
     private IBrokerStateStore State(int instance) => _instances[instance].Services.GetRequiredService<IBrokerStateStore>();
+
+    private DeploymentMembers Members(int instance) => _instances[instance].Services.GetRequiredService<DeploymentMembers>();
 
     private static Task<HttpResponseMessage[]> Spread(HttpClient[] clients, int callers) =>
         Task.WhenAll(Enumerable.Range(0, callers).Select(i => Task.Run(() => clients[i % clients.Length].PostAsync("/api/realtime/client-secret", null))))
@@ -138,6 +141,8 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
         var clients = Instances(upstream, 2, 600);
         Assert.All(await Spread(clients, 10), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.True(State(0).Status.IsShared);
+        // Each instance's share is the learned limit over the instances it last saw alive: let both see each other first.
+        await Until(() => Members(0).LastSeenAlive == 2 && Members(1).LastSeenAlive == 2);
 
         await _redis.StopAsync();
         var during = await Spread(clients, 20);
@@ -156,7 +161,7 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
         Assert.All(all, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, $"got {(int)r.StatusCode}"));
         Assert.True(all.Count(r => r.StatusCode == HttpStatusCode.OK) >= 40, "the instances kept serving on their shares");
         Assert.Equal(0, upstream.RateLimited);
-        Assert.Contains(degraded.LocalSharePerMinute ?? new Dictionary<UpstreamResource, int>(), s => s.Key == UpstreamResource.ClientSecrets && s.Value == 600);
+        Assert.Contains(degraded.LocalSharePerMinute ?? new Dictionary<UpstreamResource, int>(), s => s.Key == UpstreamResource.ClientSecrets && s.Value == 300);
     }
 
     private static async Task Until(Func<bool> condition)

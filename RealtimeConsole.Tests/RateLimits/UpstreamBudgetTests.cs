@@ -234,6 +234,22 @@ public sealed class UpstreamBudgetTests
     }
 
     [Fact]
+    public async Task A_request_overtaken_on_the_way_out_whose_answer_came_back_first_is_not_lent_out_again()
+    {
+        // Seen against the in-process simulator under load: 21 requests sent into a bucket of 20.
+        using var budget = await LearnedAsync(20, 20, 19);
+        var earlier = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        var later = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+
+        // `later` reached upstream first (18 left), then `earlier` (17 left), whose answer comes back first.
+        budget.Complete(earlier.Ticket, PerMinute(20, 17));
+        // `later` is the newest answer, yet its 18 does not count `earlier`: upstream has 17, not 18.
+        budget.Complete(later.Ticket, PerMinute(20, 18));
+
+        Assert.Equal(17, await GrantAllAsync(budget));
+    }
+
+    [Fact]
     public async Task A_failed_request_leaves_the_in_flight_count_without_touching_the_level()
     {
         using var budget = await LearnedAsync(60, 60, 59);

@@ -10,7 +10,8 @@ namespace RealtimeConsole.RateLimits;
 /// Each grant carries a ticket numbered in the order requests were let go; an answer's <c>remaining</c> is read as having
 /// counted every request sent before it and none sent after it, so the level is lowered to <c>remaining</c> minus the
 /// requests sent later and still in flight. Only the newest answer may raise the level, and only to <c>remaining</c>
-/// minus every request still in flight, so an older answer arriving late never lends slots upstream no longer has.
+/// minus every request that may have reached upstream after it (those still in flight, and those answered since it was
+/// sent), so an answer that was overtaken on the way never lends slots upstream no longer has.
 /// </summary>
 public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
 {
@@ -31,6 +32,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
     private bool _probeInFlight;
     private long _lastTicket;
     private long _newestAnswered;
+    private long _answered;
     private bool _disposed;
 
     // Other consumers of the organization, estimated from what upstream's remaining lost beyond our own requests.
@@ -236,6 +238,9 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
             Refill();
             var wasProbing = _source == LimitSource.Guess;
             _inFlight.Remove(ticket.Sequence);
+            // Answered while this request was out: sent before it, but they may have reached upstream after it.
+            var answeredMeanwhile = Math.Max(0, _answered - ticket.AnsweredBefore);
+            _answered++;
             if (refusedUpstream)
             {
                 _refusedSinceAnswer++;
@@ -272,11 +277,12 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
                     // obey at once.
                     _units = Math.Max(0, most);
                 }
-                else if (isNewest && Math.Max(0, remaining - _inFlight.Count) is var atLeast && atLeast * _window.Ticks > _units)
+                else if (isNewest && Math.Max(0, remaining - _inFlight.Count - answeredMeanwhile) is var atLeast && atLeast * _window.Ticks > _units)
                 {
-                    // Upstream has more than we thought even counting every request still on its way (a limit that rose,
-                    // a slot an overtaken answer made us take back). Never more: a request that overtook another on the
-                    // way is not in `remaining` yet, and lending its slot would send a request into a 429.
+                    // Upstream has more than we thought even counting every request that may have reached it after this one
+                    // (a limit that rose, a slot an overtaken answer made us take back). Never more: a request this one
+                    // overtook on the way out is not in `remaining`, whether its own answer is back or not, and lending its
+                    // slot would send a request into a 429.
                     _units = Math.Min(Capacity, atLeast * _window.Ticks);
                 }
             }
@@ -499,7 +505,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
     {
         var sequence = ++_lastTicket;
         _inFlight.Add(sequence);
-        return new BudgetTicket(sequence, isProbe);
+        return new BudgetTicket(sequence, isProbe, AnsweredBefore: _answered);
     }
 
     private List<Waiter>? GrantWaiters()
@@ -649,5 +655,7 @@ public readonly record struct BudgetDecision(bool IsGranted, TimeSpan RetryAfter
 }
 
 /// <summary>The place of a granted request in the order requests were let go upstream; a probe finds upstream's limit.</summary>
-/// <see cref="IsShared"/> marks a ticket the shared store issued, so its answer goes back there.
-public readonly record struct BudgetTicket(long Sequence, bool IsProbe = false, bool IsShared = false);
+/// <param name="IsShared">The shared store issued it, so its answer goes back there.</param>
+/// <param name="AnsweredBefore">Answers the budget had taken in when it was issued: those taken in after it may be of requests
+/// that reached upstream after this one, so its <c>remaining</c> does not count them.</param>
+public readonly record struct BudgetTicket(long Sequence, bool IsProbe = false, bool IsShared = false, long AnsweredBefore = 0);

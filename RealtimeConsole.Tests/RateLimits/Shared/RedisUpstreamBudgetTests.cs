@@ -120,6 +120,30 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_overtaken_on_the_way_out_whose_answer_came_back_first_is_not_lent_out_again()
+    {
+        var (first, _) = Instance(20);
+        var (second, _) = Instance(20);
+        var probe = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        await first.CompleteAsync(probe.Ticket, Headers(20, 19));
+        var earlier = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        var later = await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+
+        // `later` reached upstream first (18 left), then `earlier` (17 left), whose answer comes back first; `later`'s 18,
+        // the newest answer, does not count `earlier`.
+        await first.CompleteAsync(earlier.Ticket, Headers(20, 17));
+        await second.CompleteAsync(later.Ticket, Headers(20, 18));
+
+        var granted = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            granted += (await (i % 2 == 0 ? first : second).AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted ? 1 : 0;
+        }
+
+        Assert.Equal(17, granted);
+    }
+
+    [Fact]
     public async Task A_waiter_on_another_instance_is_woken_by_the_probes_answer()
     {
         var (first, _) = Instance(60);

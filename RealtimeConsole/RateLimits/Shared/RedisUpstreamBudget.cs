@@ -149,7 +149,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
 
                 if (answer.Granted)
                 {
-                    return BudgetDecision.Granted(new BudgetTicket(answer.Sequence, answer.IsProbe, IsShared: true));
+                    return BudgetDecision.Granted(new BudgetTicket(answer.Sequence, answer.IsProbe, IsShared: true, answer.AnsweredBefore));
                 }
 
                 if (maxWait <= TimeSpan.Zero)
@@ -199,7 +199,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
                 Now(), ticket.Sequence, ticket.IsProbe ? 1 : 0, headers is null ? 0 : 1,
                 headers?.LimitRequests ?? -1, headers?.RemainingRequests ?? -1,
                 headers?.ResetRequests is { } reset ? (long)reset.TotalMilliseconds : -1,
-                refusedUpstream ? 1 : 0,
+                refusedUpstream ? 1 : 0, ticket.AnsweredBefore,
             ]))!;
             _store.ReportSuccess();
             if (result.Length == 7)
@@ -251,7 +251,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
         var result = (RedisResult[])(await _store.Database.ScriptEvaluateAsync(SharedBudgetScripts.Grant, _keys,
             [Now(), (long)_lease.TotalMilliseconds, known.Limit, known.WindowMs]))!;
         _store.ReportSuccess();
-        var answer = new Answer((long)result[0] == 1, (long)result[1], (long)result[2] == 1, TimeSpan.FromMilliseconds(Math.Max(1, (long)result[3])));
+        var answer = new Answer((long)result[0] == 1, (long)result[1], (long)result[2] == 1, TimeSpan.FromMilliseconds(Math.Max(1, (long)result[3])), (long)result[9]);
         Remember((long)result[4], (long)result[5], (int)(long)result[6], (long)result[7], (long)result[3], (long)result[8]);
         return answer;
     }
@@ -372,7 +372,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
         _line.Dispose();
     }
 
-    private readonly record struct Answer(bool Granted, long Sequence, bool IsProbe, TimeSpan Wait);
+    private readonly record struct Answer(bool Granted, long Sequence, bool IsProbe, TimeSpan Wait, long AnsweredBefore);
 
     private sealed record Known(int Limit, long WindowMs, LimitSource Source, long Available, long InFlight, TimeSpan Wait, DateTimeOffset At)
     {

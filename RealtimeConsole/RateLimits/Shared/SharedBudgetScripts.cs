@@ -5,17 +5,18 @@ namespace RealtimeConsole.RateLimits.Shared;
 /// <see cref="UpstreamBudget"/>'s rules in Redis: a token bucket in exact integer units (one request is the window in
 /// milliseconds, each millisecond adds <c>limit</c> units), a probe until upstream's limit is known, tickets numbered in
 /// send order whose answers correct the level (lowered to <c>remaining</c> minus the requests sent later and still in
-/// flight; raised only by the newest answer, to <c>remaining</c> minus every request in flight). A ticket whose instance
-/// never answers is dropped when its lease ends.
+/// flight; raised only by the newest answer, to <c>remaining</c> minus every request that may have reached upstream after
+/// it: those in flight and those answered since it was granted). A ticket whose instance never answers is dropped when its
+/// lease ends.
 /// </summary>
 internal static class SharedBudgetScripts
 {
     private const string Load = """
         local now = tonumber(ARGV[1])
         local b = redis.call('HMGET', KEYS[1], 'limit', 'window', 'source', 'units', 'stamp', 'probe_until', 'last', 'newest',
-          'others', 'o_seq', 'o_rem', 'o_at', 'o_seen', 'o_over', 'o_refused')
+          'others', 'o_seq', 'o_rem', 'o_at', 'o_seen', 'o_over', 'o_refused', 'done')
         local limit, window, source, units, stamp, probe_until, last, newest
-        local others, o_seq, o_rem, o_at, o_seen, o_over, o_refused = 0, -1, -1, 0, 0, 0, 0
+        local others, o_seq, o_rem, o_at, o_seen, o_over, o_refused, done = 0, -1, -1, 0, 0, 0, 0, 0
         if b[1] then
           limit = tonumber(b[1]); window = tonumber(b[2]); source = tonumber(b[3]); units = tonumber(b[4])
           stamp = tonumber(b[5]); probe_until = tonumber(b[6]); last = tonumber(b[7]); newest = tonumber(b[8])
@@ -23,6 +24,7 @@ internal static class SharedBudgetScripts
             others = tonumber(b[9]); o_seq = tonumber(b[10]); o_rem = tonumber(b[11]); o_at = tonumber(b[12])
             o_seen = tonumber(b[13]); o_over = tonumber(b[14]); o_refused = tonumber(b[15])
           end
+          if b[16] then done = tonumber(b[16]) end
         end
         -- Upstream's refill less what other consumers of the organization take of it.
         local function rate() return math.max(1, limit - others) end
@@ -36,7 +38,7 @@ internal static class SharedBudgetScripts
         local function save()
           redis.call('HSET', KEYS[1], 'limit', limit, 'window', window, 'source', source, 'units', units, 'stamp', stamp,
             'probe_until', probe_until, 'last', last, 'newest', newest, 'others', others, 'o_seq', o_seq, 'o_rem', o_rem,
-            'o_at', o_at, 'o_seen', o_seen, 'o_over', o_over, 'o_refused', o_refused)
+            'o_at', o_at, 'o_seen', o_seen, 'o_over', o_over, 'o_refused', o_refused, 'done', done)
           redis.call('PEXPIRE', KEYS[1], 86400000)
         end
         """;
@@ -44,7 +46,8 @@ internal static class SharedBudgetScripts
     /// <summary>
     /// KEYS: budget hash, in-flight tickets (score = sequence), their leases (score = deadline).
     /// ARGV: now ms, lease ms, starting limit, starting window ms (used when the budget is new or was lost).
-    /// Returns granted (0/1), sequence, is probe, wait ms, limit, window ms, source, whole slots left, in flight.
+    /// Returns granted (0/1), sequence, is probe, wait ms, limit, window ms, source, whole slots left, in flight, answers taken
+    /// in before this grant (tickets ended by their lease count as answered: they may have reached upstream).
     /// </summary>
     public const string Grant = Load + "\n" + """
         local lease = tonumber(ARGV[2])
@@ -54,7 +57,7 @@ internal static class SharedBudgetScripts
         end
         local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
         for _, seq in ipairs(expired) do redis.call('ZREM', KEYS[2], seq) end
-        if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
+        if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now); done = done + #expired end
         refill()
         local granted, probe, wait = 0, 0, 0
         if source == 0 then
@@ -76,12 +79,13 @@ internal static class SharedBudgetScripts
           redis.call('PEXPIRE', KEYS[3], 86400000)
         end
         save()
-        return { granted, granted == 1 and last or 0, probe, wait, limit, window, source, math.floor(units / window), redis.call('ZCARD', KEYS[2]) }
+        return { granted, granted == 1 and last or 0, probe, wait, limit, window, source, math.floor(units / window), redis.call('ZCARD', KEYS[2]), done }
         """;
 
     /// <summary>
     /// KEYS: as <see cref="Grant"/>. ARGV: now ms, sequence, is probe, answered (0/1),
-    /// x-ratelimit-limit (-1 none), remaining (-1 none), reset ms (-1 none), refused by upstream (0/1). Returns limit, window
+    /// x-ratelimit-limit (-1 none), remaining (-1 none), reset ms (-1 none), refused by upstream (0/1), answers taken in before
+    /// the grant (from <see cref="Grant"/>). Returns limit, window
     /// ms, source, slots left, in flight, others' requests per window, whether waiters should ask again, or an empty array when the budget was lost (a restarted Redis): the next grant starts over with a probe.
     /// </summary>
     public const string Complete = Load + "\n" + """
@@ -96,6 +100,9 @@ internal static class SharedBudgetScripts
         if tonumber(ARGV[8]) == 1 then o_refused = o_refused + 1 end
         local is_newest = seq > newest
         if is_newest then newest = seq end
+        -- Answered while this request was out: sent before it, but they may have reached upstream after it.
+        local answered_meanwhile = math.max(0, done - tonumber(ARGV[9]))
+        done = done + 1
         if tonumber(ARGV[4]) == 1 then
           if lim > 0 then
             local function fits(w, used)
@@ -156,7 +163,7 @@ internal static class SharedBudgetScripts
           elseif units > most then
             units = math.max(0, most)
           elseif is_newest then
-            local atleast = math.max(0, rem - redis.call('ZCARD', KEYS[2]))
+            local atleast = math.max(0, rem - redis.call('ZCARD', KEYS[2]) - answered_meanwhile)
             if atleast * window > units then units = math.min(cap, atleast * window) end
           end
         end
