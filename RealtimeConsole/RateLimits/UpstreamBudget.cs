@@ -267,23 +267,26 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
 
                 var sentAfter = _inFlight.GetViewBetween(ticket.Sequence + 1, long.MaxValue).Count;
                 var surelyLeft = Math.Max(0, remaining - sentAfter);
+                // Other consumers draw on the same level: one of their requests may land between this answer and our next
+                // request's arrival, so while they are known to be there one slot of what upstream has left is theirs.
+                var othersReserve = _othersPerWindow > 0 ? _window.Ticks : 0;
                 if (wasProbing)
                 {
                     _units = Math.Min(Capacity, surelyLeft * _window.Ticks);
                 }
-                else if (MostUnitsHeld(remaining, headers.ResetRequests) - sentAfter * _window.Ticks is var most && _units > most)
+                else if (MostUnitsHeld(remaining, headers.ResetRequests) - sentAfter * _window.Ticks - othersReserve is var most && _units > most)
                 {
                     // Upstream has less than we thought (another consumer, a lower limit, a part slot it has not refilled yet):
                     // obey at once.
                     _units = Math.Max(0, most);
                 }
-                else if (isNewest && Math.Max(0, remaining - _inFlight.Count - answeredMeanwhile) is var atLeast && atLeast * _window.Ticks > _units)
+                else if (isNewest && Math.Max(0, (remaining - _inFlight.Count - answeredMeanwhile) * _window.Ticks - othersReserve) is var atLeast && atLeast > _units)
                 {
                     // Upstream has more than we thought even counting every request that may have reached it after this one
                     // (a limit that rose, a slot an overtaken answer made us take back). Never more: a request this one
                     // overtook on the way out is not in `remaining`, whether its own answer is back or not, and lending its
                     // slot would send a request into a 429.
-                    _units = Math.Min(Capacity, atLeast * _window.Ticks);
+                    _units = Math.Min(Capacity, atLeast);
                 }
             }
 

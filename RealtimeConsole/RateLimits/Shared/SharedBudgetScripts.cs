@@ -157,14 +157,17 @@ internal static class SharedBudgetScripts
           if source == 2 and reset > 0 and reset < window then
             most = math.max(rem * window, math.min(most, limit * window - reset * limit))
           end
-          most = most - sent_after * window
+          -- Other consumers draw on the same level: while they are known to be there, one slot of it is theirs.
+          local reserve = 0
+          if others > 0 then reserve = window end
+          most = most - sent_after * window - reserve
           if was_probing then
             units = math.min(cap, surely * window)
           elseif units > most then
             units = math.max(0, most)
           elseif is_newest then
-            local atleast = math.max(0, rem - redis.call('ZCARD', KEYS[2]) - answered_meanwhile)
-            if atleast * window > units then units = math.min(cap, atleast * window) end
+            local atleast = math.max(0, (rem - redis.call('ZCARD', KEYS[2]) - answered_meanwhile) * window - reserve)
+            if atleast > units then units = math.min(cap, atleast) end
           end
         end
         save()
