@@ -144,6 +144,18 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Another_consumers_request_landing_while_ours_is_on_its_way_still_finds_a_slot()
+    {
+        var (budget, _) = Instance(60);
+
+        var run = await SharedOrganization.RunAsync(budget, _time);
+
+        Assert.True(run.RefusedAfterLearning.Count == 0, string.Join("; ", run.RefusedAfterLearning.Take(20)));
+        Assert.InRange(run.Served, SharedOrganization.LeftForUs - 8, SharedOrganization.LeftForUs + 2);
+        Assert.Contains("taken by other consumers", budget.DescribeLimit(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_waiter_on_another_instance_is_woken_by_the_probes_answer()
     {
         var (first, _) = Instance(60);
