@@ -4,10 +4,10 @@ using RealtimeConsole.RateLimits;
 namespace RealtimeConsole.Tests.RateLimits;
 
 /// <summary>
-/// Upstream at 60/min with continuous refill, another app of the organization taking about 34/min out of step with us,
-/// and our users wanting more than is left: each request reaches upstream one 250 ms step after it was let go, so the
-/// other app's request may land in between. Five minutes, answered as upstream answers (whole requests left, and the
-/// time until full to the millisecond).
+/// Upstream at 60/min with continuous refill, another app of the organization taking about 34/min out of step with us
+/// (or nobody else), and our users wanting more than is left: each request reaches upstream one 250 ms step after it was
+/// let go, so the other app's request may land in between. Five minutes, answered as upstream answers (whole requests
+/// left, and the time until full to the millisecond).
 /// </summary>
 public static class SharedOrganization
 {
@@ -19,10 +19,15 @@ public static class SharedOrganization
     /// <summary>What the organization allows in the run (a full bucket and five minutes of refill) less the other app's share.</summary>
     public const int LeftForUs = Limit + (Steps / 4) - (Steps / OtherEvery) - 1;
 
-    public sealed record Outcome(int Served, IReadOnlyList<string> RefusedAfterLearning);
+    /// <summary>What the organization allows in the run with nobody else drawing on it.</summary>
+    public const int AllForUs = Limit + (Steps / 4) - 1;
 
-    public static async Task<Outcome> RunAsync(IUpstreamBudget budget, FakeTimeProvider time)
+    /// <param name="BlamedOthers">Answers after which the budget said other consumers take part of the limit.</param>
+    public sealed record Outcome(int Served, IReadOnlyList<string> RefusedAfterLearning, int BlamedOthers);
+
+    public static async Task<Outcome> RunAsync(IUpstreamBudget budget, FakeTimeProvider time, bool anotherApp = true)
     {
+        var blamedOthers = 0;
         var upstream = (double)Limit;
         var start = time.GetUtcNow();
         BudgetTicket? onItsWay = null;
@@ -32,7 +37,7 @@ public static class SharedOrganization
         {
             time.Advance(Step);
             upstream = Math.Min(Limit, upstream + (Limit * Step.TotalMinutes));
-            if (step % OtherEvery == 0)
+            if (anotherApp && step % OtherEvery == 0)
             {
                 upstream = Math.Max(0, upstream - 1);
             }
@@ -55,6 +60,8 @@ public static class SharedOrganization
                     served++;
                     await budget.CompleteAsync(arriving, new RateLimitHeaders(Limit, (int)Math.Floor(upstream), UntilFull(upstream)));
                 }
+
+                blamedOthers += budget.DescribeLimit().Contains("other consumers", StringComparison.Ordinal) ? 1 : 0;
             }
 
             var decision = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
@@ -64,7 +71,7 @@ public static class SharedOrganization
             }
         }
 
-        return new Outcome(served, refused);
+        return new Outcome(served, refused, blamedOthers);
     }
 
     private static TimeSpan UntilFull(double level) => TimeSpan.FromSeconds(Math.Ceiling((Limit - level) * 1000) / 1000);

@@ -262,7 +262,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
             {
                 if (isNewest && _source == LimitSource.Upstream)
                 {
-                    EstimateOthers(ticket.Sequence, remaining, refusedUpstream);
+                    EstimateOthers(ticket.Sequence, remaining, headers.ResetRequests, refusedUpstream);
                 }
 
                 var sentAfter = _inFlight.GetViewBetween(ticket.Sequence + 1, long.MaxValue).Count;
@@ -393,11 +393,12 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
     }
 
     /// <summary>
-    /// Between two answers upstream's remaining fell by what everyone sent and rose by its refill; what we sent is known
-    /// (the tickets between them), so the rest is other consumers'. Summed over at least a quarter of the window (the floors
-    /// of remaining cancel out along the chain) it lowers our refill rate to what is left for us.
+    /// Between two answers upstream's level fell by what everyone sent and rose by its refill; what we sent is known (the
+    /// tickets between them), so the rest is other consumers'. The level is read to the unit from the time until full where
+    /// upstream gives it (whole requests alone would make up to one request of noise per sample: 4/min at 20/min over 15 s).
+    /// Summed over at least a quarter of the window, it lowers our refill rate to what is left for us.
     /// </summary>
-    private void EstimateOthers(long sequence, int remaining, bool refused429)
+    private void EstimateOthers(long sequence, int remaining, TimeSpan? reset, bool refused429)
     {
         if (refused429)
         {
@@ -408,7 +409,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
 
         var now = _time.GetUtcNow().UtcTicks;
         var previous = _lastAnswer;
-        _lastAnswer = new OthersSample(sequence, remaining, now);
+        _lastAnswer = new OthersSample(sequence, remaining, ExactLevelUnits(remaining, reset) ?? (long)remaining * _window.Ticks, now);
         var refused = _refusedSinceAnswer;
         _refusedSinceAnswer = 0;
         if (remaining >= _limit)
@@ -427,7 +428,8 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
 
         var elapsed = now - previous.AtTicks;
         var refilled = (double)elapsed * _limit / _window.Ticks;
-        _othersSeen += previous.Remaining - remaining + refilled - Math.Max(0, sequence - previous.Sequence - refused);
+        var fell = (double)(previous.LevelUnits - _lastAnswer.LevelUnits) / _window.Ticks;
+        _othersSeen += fell + refilled - Math.Max(0, sequence - previous.Sequence - refused);
         _othersSeenOverTicks += elapsed;
         if (_othersSeenOverTicks < _window.Ticks / 4)
         {
@@ -444,19 +446,20 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
     }
 
     /// <summary>
-    /// The most upstream can hold with <paramref name="remaining"/> whole requests left: up to one unit short of the next
-    /// slot, or exactly what the time until it is full again (<paramref name="reset"/>) says, kept within that slot.
+    /// Upstream's level in units with <paramref name="remaining"/> whole requests left, to the unit from the time until it is
+    /// full again (<paramref name="reset"/>, kept within that slot); null where the reset does not say it.
     /// </summary>
-    private long MostUnitsHeld(int remaining, TimeSpan? reset)
+    private long? ExactLevelUnits(int remaining, TimeSpan? reset)
     {
         var whole = (long)remaining * _window.Ticks;
-        if (_source == LimitSource.Upstream && reset is { } full && full > TimeSpan.Zero && full < _window)
-        {
-            return Math.Clamp(Capacity - (full.Ticks * _limit), whole, whole + _window.Ticks - 1);
-        }
-
-        return whole + _window.Ticks - 1;
+        return reset is { } full && full > TimeSpan.Zero && full < _window
+            ? Math.Clamp(Capacity - (full.Ticks * _limit), whole, whole + _window.Ticks - 1)
+            : null;
     }
+
+    /// <summary>The most upstream can hold with <paramref name="remaining"/> whole requests left: its exact level, or up to one unit short of the next slot.</summary>
+    private long MostUnitsHeld(int remaining, TimeSpan? reset) =>
+        (_source == LimitSource.Upstream ? ExactLevelUnits(remaining, reset) : null) ?? ((long)remaining * _window.Ticks) + _window.Ticks - 1;
 
     /// <summary>Units our level gains per tick: upstream's refill less what other consumers take of it.</summary>
     private long RefillPerTick => Math.Max(1, _limit - _othersPerWindow);
@@ -578,7 +581,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
         _pumpTimer.Dispose();
     }
 
-    private sealed record OthersSample(long Sequence, int Remaining, long AtTicks);
+    private sealed record OthersSample(long Sequence, int Remaining, long LevelUnits, long AtTicks);
 
     private sealed class Waiter
     {

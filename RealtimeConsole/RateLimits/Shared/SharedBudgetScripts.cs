@@ -14,9 +14,9 @@ internal static class SharedBudgetScripts
     private const string Load = """
         local now = tonumber(ARGV[1])
         local b = redis.call('HMGET', KEYS[1], 'limit', 'window', 'source', 'units', 'stamp', 'probe_until', 'last', 'newest',
-          'others', 'o_seq', 'o_rem', 'o_at', 'o_seen', 'o_over', 'o_refused', 'done')
+          'others', 'o_seq', 'o_rem', 'o_at', 'o_seen', 'o_over', 'o_refused', 'done', 'o_lvl')
         local limit, window, source, units, stamp, probe_until, last, newest
-        local others, o_seq, o_rem, o_at, o_seen, o_over, o_refused, done = 0, -1, -1, 0, 0, 0, 0, 0
+        local others, o_seq, o_rem, o_at, o_seen, o_over, o_refused, done, o_lvl = 0, -1, -1, 0, 0, 0, 0, 0, 0
         if b[1] then
           limit = tonumber(b[1]); window = tonumber(b[2]); source = tonumber(b[3]); units = tonumber(b[4])
           stamp = tonumber(b[5]); probe_until = tonumber(b[6]); last = tonumber(b[7]); newest = tonumber(b[8])
@@ -25,6 +25,7 @@ internal static class SharedBudgetScripts
             o_seen = tonumber(b[13]); o_over = tonumber(b[14]); o_refused = tonumber(b[15])
           end
           if b[16] then done = tonumber(b[16]) end
+          if b[17] then o_lvl = tonumber(b[17]) else o_seq = -1 end
         end
         -- Upstream's refill less what other consumers of the organization take of it.
         local function rate() return math.max(1, limit - others) end
@@ -38,7 +39,7 @@ internal static class SharedBudgetScripts
         local function save()
           redis.call('HSET', KEYS[1], 'limit', limit, 'window', window, 'source', source, 'units', units, 'stamp', stamp,
             'probe_until', probe_until, 'last', last, 'newest', newest, 'others', others, 'o_seq', o_seq, 'o_rem', o_rem,
-            'o_at', o_at, 'o_seen', o_seen, 'o_over', o_over, 'o_refused', o_refused, 'done', done)
+            'o_at', o_at, 'o_seen', o_seen, 'o_over', o_over, 'o_refused', o_refused, 'done', done, 'o_lvl', o_lvl)
           redis.call('PEXPIRE', KEYS[1], 86400000)
         end
         """;
@@ -132,11 +133,14 @@ internal static class SharedBudgetScripts
           local refused = o_refused
           o_refused = 0
           if rem >= limit then others = math.floor(others / 2) end
+          -- The level to the unit from the time until full where upstream gives it (whole requests alone are a request of noise).
+          local lvl = rem * window
+          if reset > 0 and reset < window then lvl = math.max(rem * window, math.min(lvl + window - 1, limit * window - reset * limit)) end
           if o_seq < 0 or rem >= limit or o_rem >= limit then
             o_seen = 0; o_over = 0
           else
             local elapsed = now - o_at
-            o_seen = o_seen + o_rem - rem + elapsed * limit / window - math.max(0, seq - o_seq - refused)
+            o_seen = o_seen + (o_lvl - lvl) / window + elapsed * limit / window - math.max(0, seq - o_seq - refused)
             o_over = o_over + elapsed
             if o_over >= window / 4 then
               local sample = math.max(0, o_seen) * window / o_over
@@ -146,7 +150,7 @@ internal static class SharedBudgetScripts
               o_seen = 0; o_over = 0
             end
           end
-          o_seq = seq; o_rem = rem; o_at = now
+          o_seq = seq; o_rem = rem; o_lvl = lvl; o_at = now
         end
         if rem >= 0 then
           local surely = math.max(0, rem - redis.call('ZCOUNT', KEYS[2], '(' .. seq, '+inf'))
