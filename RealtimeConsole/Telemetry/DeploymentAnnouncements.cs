@@ -5,7 +5,8 @@ namespace RealtimeConsole.Telemetry;
 
 /// <summary>
 /// Tells every telemetry watcher of the deployment, whichever instance it is connected to (the hub's Redis backplane carries
-/// it), that this instance joined or is leaving: <c>InstanceJoined</c> / <c>InstanceLeft</c> with the instance's record.
+/// it), that this instance joined or is leaving: <c>InstanceJoined</c> / <c>InstanceLeft</c> with the instance's record. An
+/// instance that vanished without leaving (crashed, cut off) is announced as <c>InstanceLeft</c> by the one that forgets it.
 /// </summary>
 public sealed partial class DeploymentAnnouncements(DeploymentHeartbeat heartbeat, IHubContext<TelemetryHub> hub, ILogger<DeploymentAnnouncements> logger) : IHostedService
 {
@@ -17,6 +18,7 @@ public sealed partial class DeploymentAnnouncements(DeploymentHeartbeat heartbea
     {
         heartbeat.Joined += OnJoined;
         heartbeat.Leaving += OnLeaving;
+        heartbeat.Forgot += OnLeaving;
         return Task.CompletedTask;
     }
 
@@ -24,6 +26,7 @@ public sealed partial class DeploymentAnnouncements(DeploymentHeartbeat heartbea
     {
         heartbeat.Joined -= OnJoined;
         heartbeat.Leaving -= OnLeaving;
+        heartbeat.Forgot -= OnLeaving;
         return Task.CompletedTask;
     }
 
