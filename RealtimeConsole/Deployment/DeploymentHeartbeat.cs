@@ -46,8 +46,6 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
     /// <summary>Raised after the first heartbeat the store accepted: this instance is now part of the deployment.</summary>
     public event Action<DeploymentMember>? Joined;
 
-    /// <summary>Raised on shutdown, just before this instance removes its record.</summary>
-    public event Action<DeploymentMember>? Leaving;
 
     /// <summary>Raised when this instance removed the record of another not heard from within the timeout (it crashed or lost its network): its last record.</summary>
     public event Action<DeploymentMember>? Forgot;
@@ -161,8 +159,7 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        var me = Describe(_time.GetUtcNow());
-        Leaving?.Invoke(me);
+        var me = Current;
         try
         {
             var database = _store.Database;
@@ -181,6 +178,9 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
         _oneBeatAtATime.Dispose();
         base.Dispose();
     }
+
+    /// <summary>This instance's record as of now.</summary>
+    public DeploymentMember Current => Describe(_time.GetUtcNow());
 
     private DeploymentMember Describe(DateTimeOffset now) => new(_instance.Id, _instance.Address, _instance.StartedAt, now);
 

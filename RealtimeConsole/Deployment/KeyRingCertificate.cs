@@ -45,11 +45,11 @@ public static class KeyRingCertificate
             throw new DeploymentConfigurationException($"{CertificateSetting} '{path}' cannot be read by this instance ({e.Message}).");
         }
 
-        if (!certificate.HasPrivateKey || certificate.GetRSAPublicKey() is null)
+        var unusable = !certificate.HasPrivateKey ? "holds no private key" : certificate.GetRSAPublicKey() is null ? "has no RSA key" : null;
+        if (unusable is not null)
         {
-            var what = certificate.HasPrivateKey ? "an RSA key" : "its private key";
             certificate.Dispose();
-            throw new DeploymentConfigurationException($"{CertificateSetting} '{path}' holds no {what}; the key ring is encrypted with an RSA certificate and read back with its private key.");
+            throw new DeploymentConfigurationException($"{CertificateSetting} '{path}' {unusable}; the key ring is encrypted with an RSA certificate and read back with its private key.");
         }
 
         return certificate;

@@ -14,25 +14,36 @@ public sealed partial class DeploymentAnnouncements(DeploymentHeartbeat heartbea
 
     public const string InstanceLeft = nameof(InstanceLeft);
 
+    private volatile bool _joined;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         heartbeat.Joined += OnJoined;
-        heartbeat.Leaving += OnLeaving;
-        heartbeat.Forgot += OnLeaving;
+        heartbeat.Forgot += OnForgot;
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Announces this instance's departure, awaited: hosted services stop in reverse order, so this runs before the heartbeat
+    /// removes the record, while the hub's backplane still carries messages.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         heartbeat.Joined -= OnJoined;
-        heartbeat.Leaving -= OnLeaving;
-        heartbeat.Forgot -= OnLeaving;
-        return Task.CompletedTask;
+        heartbeat.Forgot -= OnForgot;
+        if (_joined)
+        {
+            await AnnounceAsync(InstanceLeft, heartbeat.Current).WaitAsync(cancellationToken);
+        }
     }
 
-    private void OnJoined(DeploymentMember member) => _ = AnnounceAsync(InstanceJoined, member);
+    private void OnJoined(DeploymentMember member)
+    {
+        _joined = true;
+        _ = AnnounceAsync(InstanceJoined, member);
+    }
 
-    private void OnLeaving(DeploymentMember member) => _ = AnnounceAsync(InstanceLeft, member);
+    private void OnForgot(DeploymentMember member) => _ = AnnounceAsync(InstanceLeft, member);
 
     private async Task AnnounceAsync(string message, DeploymentMember member)
     {
