@@ -23,7 +23,7 @@ public sealed class RedisCommandLog : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<RedisCommand> _commands = [];
     private readonly List<(Func<IReadOnlyList<RedisCommand>, bool> Condition, TaskCompletionSource Met)> _waiters = [];
-    private readonly Dictionary<string, string?> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private Task _reading = Task.CompletedTask;
 
@@ -100,19 +100,27 @@ public sealed class RedisCommandLog : IAsyncDisposable
 
     private async Task<string?> NameOfAsync(string address)
     {
-        if (!_names.TryGetValue(address, out var name))
+        // Commands a script runs show as "lua"; a connection names itself just after its first command, so an unnamed one is asked again.
+        if (address == "lua")
         {
-            var clients = await _admin.GetServer(_admin.GetEndPoints()[0]).ClientListAsync();
-            foreach (var client in clients)
-            {
-                _names[client.Address?.ToString() ?? ""] = string.IsNullOrEmpty(client.Name) ? null : client.Name;
-            }
-
-            _names.TryAdd(address, null);
-            name = _names[address];
+            return null;
         }
 
-        return name;
+        if (_names.TryGetValue(address, out var name))
+        {
+            return name;
+        }
+
+        var clients = await _admin.GetServer(_admin.GetEndPoints()[0]).ClientListAsync();
+        foreach (var client in clients)
+        {
+            if (!string.IsNullOrEmpty(client.Name) && client.Address is { } endpoint)
+            {
+                _names[endpoint.ToString()!] = client.Name;
+            }
+        }
+
+        return _names.GetValueOrDefault(address);
     }
 
     /// <summary>The quoted words of one MONITOR line, with Redis's escapes (\" \\ \n \r \t \xHH) undone.</summary>
