@@ -100,7 +100,9 @@ public static partial class ConsoleOpenTelemetry
 
     private static bool ExportsOtlp(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration[OtlpEndpointSetting]);
 
-    private static bool RecordsTraces(IConfiguration configuration) => configuration.GetValue(TracingSetting, defaultValue: ExportsOtlp(configuration));
+    private static bool RecordsTraces(IConfiguration configuration) => string.IsNullOrWhiteSpace(configuration[TracingSetting])
+        ? ExportsOtlp(configuration)
+        : configuration.GetValue<bool>(TracingSetting);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Traces: {Tracing}")]
     private static partial void LogTracing(ILogger logger, string tracing);
