@@ -46,7 +46,6 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
     /// <summary>Raised after the first heartbeat the store accepted: this instance is now part of the deployment.</summary>
     public event Action<DeploymentMember>? Joined;
 
-
     /// <summary>Raised when this instance removed the record of another not heard from within the timeout (it crashed or lost its network): its last record.</summary>
     public event Action<DeploymentMember>? Forgot;
 

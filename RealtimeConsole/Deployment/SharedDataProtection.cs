@@ -73,7 +73,7 @@ public sealed partial class SharedKeyRingRepository : IXmlRepository
     private readonly ILogger<SharedKeyRingRepository> _logger;
     private readonly Lock _gate = new();
 
-    // One restorer at a time, so a key is written once, not once per caller that saw Redis back.
+    // One restore at a time here, so callers that see Redis back together cost one script, not one each.
     private readonly Lock _restoring = new();
 
     // Every key element this instance has read or made, by id: what it serves beside the last read, and writes back to a Redis that lacks them.
