@@ -86,9 +86,11 @@ public sealed partial class SharedKeyRingRepository : IXmlRepository
         _logger = logger;
         _ringKey = store.Key(SharedDataProtection.KeyRingKey);
         _redis = new RedisXmlRepository(() => store.Database, _ringKey);
+        // On UnreachableSince, not IsAvailable: the store may count as back a moment before its command connection is, and a
+        // restore that fails then marks it unreachable again, so the next "back" tries once more.
         store.AvailabilityChanged += () =>
         {
-            if (store.IsAvailable)
+            if (store.UnreachableSince is null)
             {
                 _ = Task.Run(TryRestore);
             }
