@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,9 @@ public static class DeploymentFeature
         services.AddOptions<DeploymentOptions>().BindConfiguration(DeploymentOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DeploymentMembers>();
         services.AddSingleton(sp => new ConsoleInstance(sp.GetRequiredService<IOptions<DeploymentOptions>>().Value.InstanceId, sp.GetRequiredService<TimeProvider>().GetUtcNow()));
+
+        // Loaded now, like the connection string below: a certificate that cannot work stops the start in words.
+        var keyRingCertificate = KeyRingCertificate.Load(configuration);
         if (DeploymentOptions.ResolveStore(configuration) == StateStoreKind.Redis)
         {
             // Parsed now, so a connection string that cannot work stops the start with words instead of a stack trace later.
@@ -38,7 +42,12 @@ public static class DeploymentFeature
             services.AddSingleton<DeploymentHeartbeat>();
             services.AddHostedService(sp => sp.GetRequiredService<DeploymentHeartbeat>());
             services.AddHealthChecks().AddCheck<SharedStoreHealthCheck>(SharedStoreHealthCheck.Name);
-            services.AddSharedDataProtection();
+            services.AddSharedDataProtection(keyRingCertificate);
+        }
+        else if (keyRingCertificate is not null)
+        {
+            // Alone, the key ring lives in the default folder: encrypted there too.
+            services.AddDataProtection().ProtectKeysWithCertificate(keyRingCertificate);
         }
 
         return services;

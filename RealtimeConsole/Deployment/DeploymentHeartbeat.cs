@@ -14,6 +14,11 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
     /// <summary>The hash of instance records (id → JSON) in the deployment's key space.</summary>
     public const string InstancesKey = "instances";
 
+    private const string ForgetScript = """
+        if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+        return 0
+        """;
+
     private static readonly JsonSerializerOptions RecordJson = new(JsonSerializerDefaults.Web);
 
     private readonly RedisStore _store;
@@ -41,8 +46,8 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
     /// <summary>Raised after the first heartbeat the store accepted: this instance is now part of the deployment.</summary>
     public event Action<DeploymentMember>? Joined;
 
-    /// <summary>Raised on shutdown, just before this instance removes its record.</summary>
-    public event Action<DeploymentMember>? Leaving;
+    /// <summary>Raised when this instance removed the record of another not heard from within the timeout (it crashed or lost its network): its last record.</summary>
+    public event Action<DeploymentMember>? Forgot;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -78,7 +83,8 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
             var records = await read;
 
             var live = new List<DeploymentMember>();
-            var gone = new List<RedisValue>();
+            var unreadable = new List<RedisValue>();
+            var silent = new List<(DeploymentMember Member, RedisValue Record)>();
             foreach (var entry in records)
             {
                 var member = Parse(entry.Value);
@@ -86,16 +92,34 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
                 {
                     live.Add(member.Id == me.Id ? me : member);
                 }
+                else if (member is not null)
+                {
+                    silent.Add((member, entry.Value));
+                }
                 else
                 {
-                    gone.Add(entry.Name);
+                    unreadable.Add(entry.Name);
                 }
             }
 
-            if (gone.Count > 0)
+            if (unreadable.Count > 0)
             {
-                await database.HashDeleteAsync(_store.Key(InstancesKey), [.. gone]);
-                LogForgotten(_logger, gone.Count);
+                await database.HashDeleteAsync(_store.Key(InstancesKey), [.. unreadable]);
+            }
+
+            // Each silent record is removed by one instance only (and only if unchanged since read): that one announces it.
+            var forgotten = new List<DeploymentMember>();
+            foreach (var (member, record) in silent)
+            {
+                if ((int)await database.ScriptEvaluateAsync(ForgetScript, [_store.Key(InstancesKey)], [member.Id, record]) == 1)
+                {
+                    forgotten.Add(member);
+                }
+            }
+
+            if (unreadable.Count + silent.Count > 0)
+            {
+                LogForgotten(_logger, unreadable.Count + silent.Count);
             }
 
             live.Sort((a, b) => a.StartedAt != b.StartedAt ? a.StartedAt.CompareTo(b.StartedAt) : string.CompareOrdinal(a.Id, b.Id));
@@ -113,6 +137,11 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
                 LogJoined(_logger, me.Id, _store.DeploymentName, live.Count);
                 Joined?.Invoke(me);
             }
+
+            foreach (var member in forgotten)
+            {
+                Forgot?.Invoke(member);
+            }
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
@@ -129,8 +158,7 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        var me = Describe(_time.GetUtcNow());
-        Leaving?.Invoke(me);
+        var me = Current;
         try
         {
             var database = _store.Database;
@@ -149,6 +177,9 @@ public sealed partial class DeploymentHeartbeat : BackgroundService
         _oneBeatAtATime.Dispose();
         base.Dispose();
     }
+
+    /// <summary>This instance's record as of now.</summary>
+    public DeploymentMember Current => Describe(_time.GetUtcNow());
 
     private DeploymentMember Describe(DateTimeOffset now) => new(_instance.Id, _instance.Address, _instance.StartedAt, now);
 

@@ -31,7 +31,8 @@ public sealed partial class RedisStore : IAsyncDisposable
         options.ChannelPrefix = RedisChannel.Literal(_prefix);
         Connection = ConnectionMultiplexer.Connect(options);
         Connection.ConnectionFailed += (_, e) => MarkUnreachable(e.Exception?.Message ?? e.FailureType.ToString());
-        Connection.ConnectionRestored += (_, _) => MarkReachable();
+        // Back only once commands can go: the subscription connection may come back before the command connection does.
+        Connection.ConnectionRestored += (_, _) => ReportSuccess();
         if (!Connection.IsConnected)
         {
             MarkUnreachable("no connection at start-up");

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Xml.Linq;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -18,9 +19,15 @@ public static class SharedDataProtection
     public const string KeyRingKey = "data-protection-keys";
 
     /// <summary>Needs <see cref="RedisStore"/> in the container; <see cref="DeploymentFeature.AddDeploymentCore"/> calls it when the store is Redis.</summary>
-    public static IServiceCollection AddSharedDataProtection(this IServiceCollection services)
+    /// <param name="keyRingCertificate">Encrypts each key before it goes to Redis (<see cref="KeyRingCertificate"/>); null stores them as Data Protection writes them.</param>
+    public static IServiceCollection AddSharedDataProtection(this IServiceCollection services, X509Certificate2? keyRingCertificate = null)
     {
-        services.AddDataProtection();
+        var protection = services.AddDataProtection();
+        if (keyRingCertificate is not null)
+        {
+            // Also registers the certificate for decryption, so no certificate store is needed to read the ring back.
+            protection.ProtectKeysWithCertificate(keyRingCertificate);
+        }
 
         // Read from the validated options rather than fixed at registration: every instance of one Deployment:Name is one application.
         services.AddOptions<DataProtectionOptions>()
@@ -34,31 +41,64 @@ public static class SharedDataProtection
 
 /// <summary>
 /// The key ring in Redis, remembered here so that Redis being away never stops a page: while it does not answer, the ring
-/// last read (and any key made meanwhile) serves; a key made meanwhile is written to Redis as soon as it answers again.
+/// last read (and any key made meanwhile) serves. Whenever Redis answers again, every key this instance knows that Redis
+/// lacks is written back: a key made meanwhile, and the whole ring if Redis restarted empty, so an instance started after
+/// that reads the ring the running ones protect with instead of making a key of its own.
 /// </summary>
-public sealed class SharedKeyRingRepository : IXmlRepository
+public sealed partial class SharedKeyRingRepository : IXmlRepository
 {
+    private const string KeyElementName = "key";
+
+    // Pairs of (Lua pattern matching a stored key of that id, element): adds only the keys the list lacks, in one step, so
+    // instances restoring at the same moment add each key once (Data Protection refuses a ring holding one id twice).
+    private const string RestoreScript = """
+        local held = redis.call('LRANGE', KEYS[1], 0, -1)
+        local added = 0
+        for i = 1, #ARGV, 2 do
+          local present = false
+          for _, item in ipairs(held) do
+            if string.find(item, ARGV[i]) then present = true break end
+          end
+          if not present then
+            redis.call('RPUSH', KEYS[1], ARGV[i + 1])
+            added = added + 1
+          end
+        end
+        return added
+        """;
+
     private readonly RedisStore _store;
+    private readonly RedisKey _ringKey;
     private readonly RedisXmlRepository _redis;
+    private readonly ILogger<SharedKeyRingRepository> _logger;
     private readonly Lock _gate = new();
 
-    // One writer at a time, so a key made while Redis was away is written once, not once per caller that saw it back.
-    private readonly Lock _saving = new();
-    private readonly List<(XElement Element, string FriendlyName)> _unsaved = [];
+    // One restore at a time here, so callers that see Redis back together cost one script, not one each.
+    private readonly Lock _restoring = new();
+
+    // Every key element this instance has read or made, by id: what it serves beside the last read, and writes back to a Redis that lacks them.
+    private readonly Dictionary<string, XElement> _known = new(StringComparer.Ordinal);
     private IReadOnlyCollection<XElement> _lastRead = [];
 
-    public SharedKeyRingRepository(RedisStore store)
+    public SharedKeyRingRepository(RedisStore store, ILogger<SharedKeyRingRepository> logger)
     {
         _store = store;
-        _redis = new RedisXmlRepository(() => store.Database, store.Key(SharedDataProtection.KeyRingKey));
+        _logger = logger;
+        _ringKey = store.Key(SharedDataProtection.KeyRingKey);
+        _redis = new RedisXmlRepository(() => store.Database, _ringKey);
+        // On UnreachableSince, not IsAvailable: the store may count as back a moment before its command connection is, and a
+        // restore that fails then marks it unreachable again, so the next "back" tries once more.
         store.AvailabilityChanged += () =>
         {
-            if (store.IsAvailable)
+            if (store.UnreachableSince is null)
             {
-                _ = Task.Run(SaveUnsaved);
+                _ = Task.Run(TryRestore);
             }
         };
     }
+
+    /// <summary>Raised after each check of the ring in Redis against the keys known here, with how many were written back.</summary>
+    public event Action<int>? Restored;
 
     public IReadOnlyCollection<XElement> GetAllElements()
     {
@@ -66,11 +106,12 @@ public sealed class SharedKeyRingRepository : IXmlRepository
         {
             try
             {
-                SaveUnsaved();
+                Restore();
                 var read = _redis.GetAllElements();
                 lock (_gate)
                 {
                     _lastRead = read;
+                    Remember(read);
                 }
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
@@ -81,64 +122,88 @@ public sealed class SharedKeyRingRepository : IXmlRepository
 
         lock (_gate)
         {
-            return [.. _lastRead, .. _unsaved.Select(u => u.Element)];
+            var read = _lastRead.Select(IdOf).ToHashSet(StringComparer.Ordinal);
+            return [.. _lastRead, .. _known.Where(k => !read.Contains(k.Key)).Select(k => k.Value)];
         }
     }
 
     public void StoreElement(XElement element, string friendlyName)
     {
+        lock (_gate)
+        {
+            Remember([element]);
+        }
+
+        // Unsaved while Redis is away: served from _known meanwhile, and written by the restore when it answers again.
         if (_store.IsAvailable)
         {
             try
             {
                 _redis.StoreElement(element, friendlyName);
-                return;
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 _store.ReportFailure(e);
             }
         }
+    }
 
-        lock (_gate)
+    private void TryRestore()
+    {
+        try
         {
-            _unsaved.Add((element, friendlyName));
+            Restore();
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            // Away again: the next time it answers, this runs again.
+            _store.ReportFailure(e);
         }
     }
 
-    private void SaveUnsaved()
+    private void Restore()
     {
-        lock (_saving)
+        lock (_restoring)
         {
-            SaveUnsavedOnce();
-        }
-    }
-
-    private void SaveUnsavedOnce()
-    {
-        (XElement Element, string FriendlyName)[] pending;
-        lock (_gate)
-        {
-            pending = [.. _unsaved];
-        }
-
-        foreach (var (element, friendlyName) in pending)
-        {
-            try
-            {
-                _redis.StoreElement(element, friendlyName);
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                _store.ReportFailure(e);
-                return;
-            }
-
+            XElement[] known;
             lock (_gate)
             {
-                _unsaved.Remove((element, friendlyName));
-                _lastRead = [.. _lastRead, element];
+                known = [.. _known.Values];
+            }
+
+            var added = 0;
+            if (known.Length > 0)
+            {
+                var pairs = known.SelectMany(k => new RedisValue[] { StoredKeyPattern(k), k.ToString(SaveOptions.DisableFormatting) }).ToArray();
+                added = (int)_store.Database.ScriptEvaluate(RestoreScript, [_ringKey], pairs);
+            }
+
+            if (added > 0)
+            {
+                LogRestored(_logger, added);
+            }
+
+            Restored?.Invoke(added);
+        }
+    }
+
+    private void Remember(IEnumerable<XElement> elements)
+    {
+        foreach (var element in elements)
+        {
+            if (IdOf(element) is { } id)
+            {
+                _known.TryAdd(id, element);
             }
         }
     }
+
+    private static string? IdOf(XElement element) => element.Name.LocalName == KeyElementName ? (string?)element.Attribute("id") : null;
+
+    /// <summary>A Lua pattern matching the stored form of a key element of the same id (ids are GUIDs: only '-' needs escaping).</summary>
+    private static string StoredKeyPattern(XElement key) =>
+        "^<key[^>]*%sid=\"" + IdOf(key)!.Replace("-", "%-", StringComparison.Ordinal) + "\"";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The shared store lacked {Count} Data Protection key(s) this instance holds (made while it was unreachable, or lost when Redis restarted empty); wrote them back.")]
+    private static partial void LogRestored(ILogger logger, int count);
 }

@@ -14,7 +14,7 @@ namespace RealtimeConsole.Telemetry;
 /// three signals when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (and never otherwise). Traces (ASP.NET Core, HttpClient,
 /// Redis, every upstream call) are recorded only when they go somewhere: with OTLP on, or with <c>Telemetry:Tracing=true</c>.
 /// </summary>
-public static class ConsoleOpenTelemetry
+public static partial class ConsoleOpenTelemetry
 {
     public const string ServiceName = "RealtimeConsole";
 
@@ -48,8 +48,8 @@ public static class ConsoleOpenTelemetry
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());
 
-        var exportsOtlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointSetting]);
-        if (builder.Configuration.GetValue(TracingSetting, defaultValue: exportsOtlp))
+        var exportsOtlp = ExportsOtlp(builder.Configuration);
+        if (RecordsTraces(builder.Configuration))
         {
             telemetry.WithTracing(tracing => tracing
                 .AddSource(UpstreamTracing.ActivitySourceName)
@@ -80,6 +80,32 @@ public static class ConsoleOpenTelemetry
 
         return builder;
     }
+
+    /// <summary>One line at start saying whether spans are recorded and where they go, since without an exporter none are.</summary>
+    public static WebApplication AnnounceTracing(this WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RealtimeConsole.Telemetry");
+        var tracing = DescribeTracing(app.Configuration);
+        app.Lifetime.ApplicationStarted.Register(() => LogTracing(logger, tracing));
+        return app;
+    }
+
+    public static string DescribeTracing(IConfiguration configuration) => (RecordsTraces(configuration), ExportsOtlp(configuration)) switch
+    {
+        (true, true) => $"recorded and exported over OTLP ({OtlpEndpointSetting} is set)",
+        (true, false) => $"recorded ({TracingSetting}=true) for an exporter of your own; nothing is sent over OTLP",
+        (false, true) => $"off ({TracingSetting}=false); metrics and logs still go over OTLP",
+        (false, false) => $"off, no span is recorded (set {OtlpEndpointSetting} to export them, or {TracingSetting}=true to record them anyway)",
+    };
+
+    private static bool ExportsOtlp(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration[OtlpEndpointSetting]);
+
+    private static bool RecordsTraces(IConfiguration configuration) => string.IsNullOrWhiteSpace(configuration[TracingSetting])
+        ? ExportsOtlp(configuration)
+        : configuration.GetValue<bool>(TracingSetting);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Traces: {Tracing}")]
+    private static partial void LogTracing(ILogger logger, string tracing);
 
     private static string? ServiceVersion() =>
         typeof(ConsoleOpenTelemetry).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;

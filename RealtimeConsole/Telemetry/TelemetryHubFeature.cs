@@ -47,6 +47,7 @@ public static class TelemetryHubFeature
     {
         // Created now so the history counts from the first call, not from the first dashboard visit.
         app.Services.GetRequiredService<RequestHistory>();
+        app.AnnounceTracing();
         TelemetryEndpoints.Map(app);
         app.MapPrometheusScrapingEndpoint().RequireAuthorization(AccessPolicies.TelemetryReader);
         // Machines (the watch verb, other instances) with the bearer API key; never a browser cookie.

@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using RealtimeConsole.Deployment;
+using RealtimeConsole.Telemetry;
+using RealtimeConsole.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace RealtimeConsole.Tests.Telemetry;
+
+/// <summary>
+/// <c>InstanceLeft</c> on <c>/hubs/telemetry</c>, heard by a SignalR client watching one loopback instance while another
+/// instance of the deployment stops, or falls silent without stopping (a crash): one real redis-server between them.
+/// </summary>
+public sealed class InstanceLeftHubTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    // Short, so a silent instance is forgotten within the test; long enough that a busy machine does not forget a live one.
+    private static readonly TimeSpan InstanceTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly string _deployment = "left-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly List<LoopbackConsoleServer> _instances = [];
+    private readonly ConcurrentQueue<DeploymentMember> _left = new();
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartNewAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var instance in _instances)
+        {
+            await instance.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_watcher_on_one_instance_hears_InstanceLeft_with_the_id_and_address_of_another_that_stops()
+    {
+        var alpha = Start("alpha");
+        await using var hub = await WatchAsync(alpha);
+        var betaJoined = Heard(hub, DeploymentAnnouncements.InstanceJoined, "beta");
+        var betaLeft = Heard(hub, DeploymentAnnouncements.InstanceLeft, "beta");
+        var beta = Start("beta");
+        var betaAddress = beta.BaseAddress.ToString().TrimEnd('/');
+        await betaJoined.WaitAsync(Patience);
+
+        await beta.DisposeAsync();
+        _instances.Remove(beta);
+
+        var left = await betaLeft.WaitAsync(Patience);
+        Assert.Equal("beta", left.Id);
+        Assert.Equal(betaAddress, left.Address);
+        Assert.DoesNotContain(_left, m => m.Id == "alpha");
+    }
+
+    [Fact]
+    public async Task An_instance_that_falls_silent_without_leaving_is_announced_as_left_once_by_the_instance_that_forgets_it()
+    {
+        var alpha = Start("alpha");
+        var beta = Start("beta");
+        await using var hub = await WatchAsync(alpha);
+        var crashedLeft = Heard(hub, DeploymentAnnouncements.InstanceLeft, "crashed");
+        var betaLeft = Heard(hub, DeploymentAnnouncements.InstanceLeft, "beta");
+
+        // An instance that beats once and then vanishes without a word: its record stays until the live ones forget it.
+        await using (var crashed = new RedisStore(DeploymentOptions.ParseRedis(_redis.ConnectionString, TimeSpan.FromSeconds(1)), _deployment, "crashed", TimeProvider.System, NullLogger<RedisStore>.Instance))
+        {
+            var options = Options.Create(new DeploymentOptions { Name = _deployment, InstanceTimeout = InstanceTimeout });
+            var heartbeat = new DeploymentHeartbeat(crashed, new ConsoleInstance("crashed", DateTimeOffset.UtcNow) { Address = "http://127.0.0.1:5999" }, new DeploymentMembers(), [],
+                options, TimeProvider.System, NullLogger<DeploymentHeartbeat>.Instance);
+            await heartbeat.BeatAsync();
+        }
+
+        var left = await crashedLeft.WaitAsync(Patience);
+        Assert.Equal("crashed", left.Id);
+        Assert.Equal("http://127.0.0.1:5999", left.Address);
+        await using (var probe = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString))
+        {
+            Assert.False(await probe.GetDatabase().HashExistsAsync($"rc:{{{_deployment}}}:{DeploymentHeartbeat.InstancesKey}", "crashed"));
+        }
+
+        // Alpha and beta both saw it fall silent; only the one whose delete removed its record announced it.
+        await beta.DisposeAsync();
+        _instances.Remove(beta);
+        await betaLeft.WaitAsync(Patience);
+        Assert.Single(_left, m => m.Id == "crashed");
+    }
+
+    private LoopbackConsoleServer Start(string id)
+    {
+        var server = new LoopbackConsoleServer();
+        server.WithSetting("ConnectionStrings:Redis", _redis.ConnectionString)
+            .WithSetting("Deployment:Name", _deployment)
+            .WithSetting("Deployment:InstanceId", id)
+            .WithSetting("Deployment:HeartbeatInterval", "00:00:00.200")
+            .WithSetting("Deployment:InstanceTimeout", InstanceTimeout.ToString());
+        _instances.Add(server);
+        _ = server.BaseAddress;
+        return server;
+    }
+
+    private async Task<HubConnection> WatchAsync(LoopbackConsoleServer instance)
+    {
+        var hub = TelemetryHubClient.Build(new Uri(instance.BaseAddress, TelemetryHubFeature.HubPath));
+        hub.On<DeploymentMember>(DeploymentAnnouncements.InstanceLeft, _left.Enqueue);
+        using var timeout = new CancellationTokenSource(Patience);
+        await hub.StartAsync(timeout.Token);
+        return hub;
+    }
+
+    /// <summary>Completes with the member of the first <paramref name="message"/> the watcher hears about <paramref name="id"/>.</summary>
+    private static Task<DeploymentMember> Heard(HubConnection hub, string message, string id)
+    {
+        var heard = new TaskCompletionSource<DeploymentMember>(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.On<DeploymentMember>(message, member =>
+        {
+            if (member.Id == id)
+            {
+                heard.TrySetResult(member);
+            }
+        });
+        return heard.Task;
+    }
+}
