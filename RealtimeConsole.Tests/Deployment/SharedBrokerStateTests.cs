@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using RealtimeConsole.Deployment;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Tests.Infrastructure;
 using RealtimeConsole.Tests.Tokens;
@@ -137,6 +138,10 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
         await waiter.UntilAsync(() => State(0).Status.IsDegraded && State(1).Status.IsDegraded, "both instances to see the store gone");
         var degraded = State(0).Status;
         Assert.NotNull(degraded.UnreachableSince);
+
+        // Its share is the learned limit over the instances it had seen alive at the cut (1 or 2: heartbeat timing), a list kept while the store is away.
+        var aliveWhenCut = _deployment.Instances[0].Services.GetRequiredService<DeploymentMembers>().LastSeenAlive;
+        Assert.InRange(aliveWhenCut, 1, 2);
         var duringToo = await Spread(clients, 20);
 
         await _deployment.Redis.StartAsync();
@@ -149,7 +154,7 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
         Assert.All(all, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, $"got {(int)r.StatusCode}"));
         Assert.True(all.Count(r => r.StatusCode == HttpStatusCode.OK) >= 40, "the instances kept serving on their shares");
         Assert.Equal(0, upstream.RateLimited);
-        Assert.Contains(degraded.LocalSharePerMinute ?? new Dictionary<UpstreamResource, int>(), s => s.Key == UpstreamResource.ClientSecrets && s.Value == 600);
+        Assert.Contains(degraded.LocalSharePerMinute ?? new Dictionary<UpstreamResource, int>(), s => s.Key == UpstreamResource.ClientSecrets && s.Value == 600 / aliveWhenCut);
     }
 
     /// <summary>Wakes on any change of these instances' broker state or of their connection to the store.</summary>
