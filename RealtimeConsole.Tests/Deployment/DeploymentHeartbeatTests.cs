@@ -60,10 +60,7 @@ public sealed class DeploymentHeartbeatTests : IAsyncLifetime
     [Fact]
     public async Task An_instance_that_stops_removes_itself_at_once()
     {
-        var alpha = Instance("alpha", "http://127.0.0.1:5001");
-        var beta = Instance("beta", "http://127.0.0.1:5002");
-        await beta.Heartbeat.BeatAsync();
-        await alpha.Heartbeat.BeatAsync();
+        var (alpha, beta) = await TwoThatHaveBeatenAsync();
         Assert.Equal(2, alpha.Members.LastSeenAlive);
 
         await beta.Heartbeat.StopAsync(CancellationToken.None);
@@ -76,10 +73,7 @@ public sealed class DeploymentHeartbeatTests : IAsyncLifetime
     [Fact]
     public async Task Contributions_travel_beside_the_heartbeat_and_expire_with_it()
     {
-        var alpha = Instance("alpha", "http://127.0.0.1:5001");
-        var beta = Instance("beta", "http://127.0.0.1:5002");
-        await beta.Heartbeat.BeatAsync();
-        await alpha.Heartbeat.BeatAsync();
+        var (alpha, _) = await TwoThatHaveBeatenAsync();
 
         Assert.Equal("alpha says hello, beta says hello", string.Join(", ", alpha.Contribution.Received.OrderBy(p => p.Key).Select(p => Encoding.UTF8.GetString(p.Value))));
         var ttl = await alpha.Store.Database.KeyTimeToLiveAsync(alpha.Store.Key("test:beta"));
@@ -89,10 +83,7 @@ public sealed class DeploymentHeartbeatTests : IAsyncLifetime
     [Fact]
     public async Task An_unreachable_store_keeps_the_last_list_and_a_restarted_empty_one_is_filled_again()
     {
-        var alpha = Instance("alpha", "http://127.0.0.1:5001");
-        var beta = Instance("beta", "http://127.0.0.1:5002");
-        await beta.Heartbeat.BeatAsync();
-        await alpha.Heartbeat.BeatAsync();
+        var (alpha, _) = await TwoThatHaveBeatenAsync();
 
         await _redis.StopAsync();
         await alpha.Heartbeat.BeatAsync();
@@ -112,6 +103,16 @@ public sealed class DeploymentHeartbeatTests : IAsyncLifetime
         await alpha.Heartbeat.BeatAsync();
         Assert.True(alpha.Store.IsAvailable);
         Assert.Equal(["alpha"], alpha.Members.Members.Select(m => m.Id));
+    }
+
+    /// <summary>alpha and beta, each having beaten once (beta first, so alpha's list has both).</summary>
+    private async Task<(Participant Alpha, Participant Beta)> TwoThatHaveBeatenAsync()
+    {
+        var alpha = Instance("alpha", "http://127.0.0.1:5001");
+        var beta = Instance("beta", "http://127.0.0.1:5002");
+        await beta.Heartbeat.BeatAsync();
+        await alpha.Heartbeat.BeatAsync();
+        return (alpha, beta);
     }
 
     private Participant Instance(string id, string address)
