@@ -213,10 +213,10 @@ public sealed class ConsoleOpenTelemetryTests
     {
         private readonly WebApplication _app;
 
-        private FakeOtlpCollector(WebApplication app) => _app = app;
-
         // Pulsed by every export the collector receives.
         private readonly ConditionWaiter _received = new();
+
+        private FakeOtlpCollector(WebApplication app) => _app = app;
 
         public ConcurrentBag<string> Received { get; } = [];
 
