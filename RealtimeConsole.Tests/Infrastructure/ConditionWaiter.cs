@@ -27,14 +27,6 @@ public sealed class ConditionWaiter : IAsyncDisposable
         return Unhooked(() => unsubscribe(handler));
     }
 
-    /// <inheritdoc cref="On(Action{Action}, Action{Action})"/>
-    public ConditionWaiter On<TArgs>(Action<Action<TArgs>> subscribe, Action<Action<TArgs>> unsubscribe)
-    {
-        Action<TArgs> handler = _ => Pulse();
-        subscribe(handler);
-        return Unhooked(() => unsubscribe(handler));
-    }
-
     /// <summary>Re-checks whenever the shared store's reachability may have changed: the store's own events and its connection's.</summary>
     public ConditionWaiter OnStore(RedisStore store)
     {
