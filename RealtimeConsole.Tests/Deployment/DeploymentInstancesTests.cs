@@ -142,8 +142,14 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
 
         await _deployment.Redis.StartAsync();
         Assert.Equal("Healthy", await WaitForHealthAsync(alpha, http, "Healthy"));
-        snapshot = await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson);
-        Assert.True(snapshot!.Store is { UnreachableSince: null, RecoveredAt: not null, LastOutageSince: not null });
+
+        // The telemetry's account of the outage follows the same events as /healthz (and a late failure may reopen it): wait on its own.
+        var storeWatch = alpha.Services.GetRequiredService<SharedStoreWatch>();
+        await using var recovered = new ConditionWaiter().On(h => storeWatch.Changed += h, h => storeWatch.Changed -= h).OnStore(RedisDeployment.StoreOf(alpha));
+        await recovered.UntilAsync(
+            async () => (await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson))!.Store,
+            store => store is { UnreachableSince: null, RecoveredAt: not null, LastOutageSince: not null },
+            "/api/telemetry to report the outage over", store => $"{store}");
     }
 
     private LoopbackConsoleServer Start(string id)
