@@ -349,8 +349,12 @@ public sealed class SharedSecretCacheTests
         await keyRingWrites.OnKeysAsync(redis, "*" + SharedDataProtection.KeyRingKey);
         await WaitUntilStoreAnswersAsync(alone);
         Assert.Equal(secret, await SecretAsync(client));
+        var aloneStore = RedisDeployment.StoreOf(alone);
         await keyRingWrites.UntilAsync(
-            async () => (await RawValuesAsync(redis)).Keys.Any(k => k.EndsWith(SharedDataProtection.KeyRingKey, StringComparison.Ordinal)), "the key ring made alone to reach Redis");
+            async () => (await RawValuesAsync(redis)).Keys.ToList(),
+            keys => keys.Any(k => k.EndsWith(SharedDataProtection.KeyRingKey, StringComparison.Ordinal)),
+            "the key ring made alone to reach Redis",
+            keys => $"keys [{string.Join(", ", keys)}], the instance's store connected={aloneStore.Connection.IsConnected} unreachable since={aloneStore.UnreachableSince}");
         var joining = deployment.Instance();
         await using var joiningStore = new ConditionWaiter().OnStore(RedisDeployment.StoreOf(joining));
         await joiningStore.UntilAsync(() => TryUnprotect(joining, sealedAlone) == "payload", "the joining instance to read what was sealed alone");
