@@ -10,21 +10,11 @@ namespace RealtimeConsole.Tests.Browser;
 [Collection(BrowserCollection.Name)]
 public sealed class DeploymentBrowserTests(BrowserFixture fixture) : IAsyncLifetime
 {
-    private readonly string _deployment = "browser-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly List<LoopbackConsoleServer> _instances = [];
-    private RedisServer _redis = null!;
+    private RedisDeployment _deployment = null!;
 
-    public async Task InitializeAsync() => _redis = await RedisServer.StartNewAsync();
+    public async Task InitializeAsync() => _deployment = await RedisDeployment.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
-
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _deployment.DisposeAsync();
 
     [Fact]
     public async Task Limits_shows_both_instances_one_alone_and_the_store_outage_on_desktop_and_phone()
@@ -56,7 +46,7 @@ public sealed class DeploymentBrowserTests(BrowserFixture fixture) : IAsyncLifet
         await Assertions.Expect(desktop.GetByTestId("instance-showing")).ToBeVisibleAsync();
 
         // The store goes away: the banner says since when; it comes back: the banner says recovered.
-        await _redis.StopAsync();
+        await _deployment.Redis.StopAsync();
         await Assertions.Expect(desktop.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "degraded", new() { Timeout = 30_000 });
         await Assertions.Expect(desktop.GetByTestId("store-banner")).ToContainTextAsync("Shared store unreachable since");
         await desktop.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-deployment-degraded-1280.png") });
@@ -71,7 +61,7 @@ public sealed class DeploymentBrowserTests(BrowserFixture fixture) : IAsyncLifet
         await ChromiumSession.GotoInteractiveAsync(late, new Uri(alpha.BaseAddress, "limits"));
         await Assertions.Expect(late.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "degraded");
 
-        await _redis.StartAsync();
+        await _deployment.Redis.StartAsync();
         await Assertions.Expect(desktop.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "recovered", new() { Timeout = 60_000 });
         await desktop.GetByTestId("store-banner").ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-deployment-recovered-1280.png") });
         Assert.Empty(lateErrors);
@@ -83,19 +73,9 @@ public sealed class DeploymentBrowserTests(BrowserFixture fixture) : IAsyncLifet
         await phone.Context.CloseAsync();
     }
 
-    private LoopbackConsoleServer Start(string id)
-    {
-        var server = new LoopbackConsoleServer();
-        server.WithSetting("ConnectionStrings:Redis", _redis.ConnectionString)
-            .WithSetting("Deployment:Name", _deployment)
-            .WithSetting("Deployment:InstanceId", id)
-            .WithSetting("Deployment:HeartbeatInterval", "00:00:00.250")
-            .WithSetting("Deployment:InstanceTimeout", "00:00:05")
-            .WithServices(services => services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2)));
-        _instances.Add(server);
-        _ = server.BaseAddress;
-        return server;
-    }
+    private LoopbackConsoleServer Start(string id) =>
+        _deployment.OnLoopback(id, heartbeat: TimeSpan.FromMilliseconds(250), instanceTimeout: TimeSpan.FromSeconds(5),
+            server => server.WithServices(services => services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2))));
 
     private static async Task MintAsync(LoopbackConsoleServer server, int times)
     {

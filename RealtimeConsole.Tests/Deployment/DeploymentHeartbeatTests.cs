@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -61,10 +60,7 @@ public sealed class DeploymentHeartbeatTests : IAsyncLifetime
     [Fact]
     public async Task An_instance_that_stops_removes_itself_at_once()
     {
-        var alpha = Instance("alpha", "http://127.0.0.1:5001");
-        var beta = Instance("beta", "http://127.0.0.1:5002");
-        await beta.Heartbeat.BeatAsync();
-        await alpha.Heartbeat.BeatAsync();
+        var (alpha, beta) = await TwoThatHaveBeatenAsync();
         Assert.Equal(2, alpha.Members.LastSeenAlive);
 
         await beta.Heartbeat.StopAsync(CancellationToken.None);
@@ -77,10 +73,7 @@ public sealed class DeploymentHeartbeatTests : IAsyncLifetime
     [Fact]
     public async Task Contributions_travel_beside_the_heartbeat_and_expire_with_it()
     {
-        var alpha = Instance("alpha", "http://127.0.0.1:5001");
-        var beta = Instance("beta", "http://127.0.0.1:5002");
-        await beta.Heartbeat.BeatAsync();
-        await alpha.Heartbeat.BeatAsync();
+        var (alpha, _) = await TwoThatHaveBeatenAsync();
 
         Assert.Equal("alpha says hello, beta says hello", string.Join(", ", alpha.Contribution.Received.OrderBy(p => p.Key).Select(p => Encoding.UTF8.GetString(p.Value))));
         var ttl = await alpha.Store.Database.KeyTimeToLiveAsync(alpha.Store.Key("test:beta"));
@@ -90,10 +83,7 @@ public sealed class DeploymentHeartbeatTests : IAsyncLifetime
     [Fact]
     public async Task An_unreachable_store_keeps_the_last_list_and_a_restarted_empty_one_is_filled_again()
     {
-        var alpha = Instance("alpha", "http://127.0.0.1:5001");
-        var beta = Instance("beta", "http://127.0.0.1:5002");
-        await beta.Heartbeat.BeatAsync();
-        await alpha.Heartbeat.BeatAsync();
+        var (alpha, _) = await TwoThatHaveBeatenAsync();
 
         await _redis.StopAsync();
         await alpha.Heartbeat.BeatAsync();
@@ -104,16 +94,25 @@ public sealed class DeploymentHeartbeatTests : IAsyncLifetime
 
         // Back empty: alpha's next beats write its record again, and beta (silent since) is no longer listed.
         await _redis.StartAsync();
-        var patience = Stopwatch.StartNew();
-        while (!alpha.Store.IsAvailable && patience.Elapsed < TimeSpan.FromSeconds(60))
+        await using (var waiter = new ConditionWaiter().OnStore(alpha.Store))
         {
-            await alpha.Heartbeat.BeatAsync();
-            await Task.Delay(100);
+            // A beat that succeeds reports the store back; the wait wakes on the connection's and the store's own events.
+            await waiter.UntilAsync(() => alpha.Store.IsAvailable, "the store to answer again after its restart", nudge: () => alpha.Heartbeat.BeatAsync());
         }
 
         await alpha.Heartbeat.BeatAsync();
-        Assert.True(alpha.Store.IsAvailable, "the store should answer again within 60 s of its restart");
+        Assert.True(alpha.Store.IsAvailable);
         Assert.Equal(["alpha"], alpha.Members.Members.Select(m => m.Id));
+    }
+
+    /// <summary>alpha and beta, each having beaten once (beta first, so alpha's list has both).</summary>
+    private async Task<(Participant Alpha, Participant Beta)> TwoThatHaveBeatenAsync()
+    {
+        var alpha = Instance("alpha", "http://127.0.0.1:5001");
+        var beta = Instance("beta", "http://127.0.0.1:5002");
+        await beta.Heartbeat.BeatAsync();
+        await alpha.Heartbeat.BeatAsync();
+        return (alpha, beta);
     }
 
     private Participant Instance(string id, string address)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -15,21 +14,11 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private readonly string _deployment = "it-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly List<LoopbackConsoleServer> _instances = [];
-    private RedisServer _redis = null!;
+    private RedisDeployment _deployment = null!;
 
-    public async Task InitializeAsync() => _redis = await RedisServer.StartNewAsync();
+    public async Task InitializeAsync() => _deployment = await RedisDeployment.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
-
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _deployment.DisposeAsync();
 
     [Fact]
     public async Task Each_instance_lists_the_others_and_the_totals_are_their_sum()
@@ -88,8 +77,7 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
         var beta = Start("beta");
         await WaitForAsync(alpha, rows => rows.Count == 2);
 
-        await beta.DisposeAsync();
-        _instances.Remove(beta);
+        await _deployment.StopAsync(beta);
 
         var rows = await WaitForAsync(alpha, rows => rows.Count == 1);
         Assert.Equal("alpha", rows.Single().Id);
@@ -118,11 +106,11 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
         Assert.Equal(beta.BaseAddress.ToString().TrimEnd('/'), member.Address);
 
         // Every channel the deployment uses lives under its own prefix, so two deployments on one Redis stay apart.
-        await using var probe = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
+        await using var probe = await ConnectionMultiplexer.ConnectAsync(_deployment.Redis.ConnectionString);
         // (StackExchange.Redis's own server-wide configuration channel aside.)
         var channels = (await probe.GetServer(probe.GetEndPoints()[0]).SubscriptionChannelsAsync()).Where(c => !c.ToString().StartsWith("__Booksleeve", StringComparison.Ordinal)).ToList();
         Assert.Contains(channels, c => c.ToString().Contains(typeof(TelemetryHub).FullName!, StringComparison.Ordinal));
-        Assert.All(channels, c => Assert.StartsWith($"rc:{{{_deployment}}}:", c.ToString()));
+        Assert.All(channels, c => Assert.StartsWith($"rc:{{{_deployment.Name}}}:", c.ToString()));
     }
 
     [Fact]
@@ -132,8 +120,8 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
         using var http = alpha.CreateLoopbackClient();
         Assert.Equal("Healthy", await HealthAsync(http));
 
-        await _redis.StopAsync();
-        Assert.Equal("Degraded", await WaitForHealthAsync(http, "Degraded"));
+        await _deployment.Redis.StopAsync();
+        Assert.Equal("Degraded", await WaitForHealthAsync(alpha, http, "Degraded"));
         var snapshot = await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson);
         Assert.True(snapshot!.Store is { IsShared: true, UnreachableSince: not null });
         Assert.Equal("alpha", Assert.Single(snapshot.Instances!).Id);
@@ -152,46 +140,33 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("limits")).StatusCode);
 
-        await _redis.StartAsync();
-        Assert.Equal("Healthy", await WaitForHealthAsync(http, "Healthy"));
-        snapshot = await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson);
-        Assert.True(snapshot!.Store is { UnreachableSince: null, RecoveredAt: not null, LastOutageSince: not null });
+        await _deployment.Redis.StartAsync();
+        Assert.Equal("Healthy", await WaitForHealthAsync(alpha, http, "Healthy"));
+
+        // The telemetry's account of the outage follows the same events as /healthz (and a late failure may reopen it): wait on its own.
+        var storeWatch = alpha.Services.GetRequiredService<SharedStoreWatch>();
+        await using var recovered = new ConditionWaiter().On(h => storeWatch.Changed += h, h => storeWatch.Changed -= h).OnStore(RedisDeployment.StoreOf(alpha));
+        await recovered.UntilAsync(
+            async () => (await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson))!.Store,
+            store => store is { UnreachableSince: null, RecoveredAt: not null, LastOutageSince: not null },
+            "/api/telemetry to report the outage over", store => $"{store}");
     }
 
     private LoopbackConsoleServer Start(string id)
     {
-        var server = new LoopbackConsoleServer();
-        server.WithSetting("ConnectionStrings:Redis", _redis.ConnectionString)
-            .WithSetting("Deployment:Name", _deployment)
-            .WithSetting("Deployment:InstanceId", id)
-            .WithSetting("Deployment:HeartbeatInterval", "00:00:00.200")
-            .WithSetting("Deployment:InstanceTimeout", "00:00:03");
-        _instances.Add(server);
-        _ = server.BaseAddress;
+        var server = _deployment.OnLoopback(id, heartbeat: TimeSpan.FromMilliseconds(200), instanceTimeout: TimeSpan.FromSeconds(3));
         Assert.NotNull(server.Services.GetService<RedisStore>());
         return server;
     }
 
-    /// <summary>Reads the instance list from <c>/api/telemetry</c> until it is what the test waits for (at most a minute).</summary>
+    /// <summary>Reads the instance list from <c>/api/telemetry</c> after each of the server's heartbeats until it is what the test waits for.</summary>
     private static async Task<IReadOnlyList<DeploymentInstanceRow>> WaitForAsync(LoopbackConsoleServer server, Func<IReadOnlyList<DeploymentInstanceRow>, bool> wanted)
     {
         using var http = server.CreateLoopbackClient();
-        var patience = Stopwatch.StartNew();
-        IReadOnlyList<DeploymentInstanceRow> rows = [];
-        while (patience.Elapsed < Patience)
-        {
-            var snapshot = await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson);
-            rows = snapshot!.Instances!;
-            if (wanted(rows))
-            {
-                return rows;
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail($"{server.BaseAddress} never listed the instances wanted; last: {string.Join(", ", rows)}");
-        return rows;
+        await using var waiter = new ConditionWaiter().OnHeartbeats(server.Services.GetRequiredService<DeploymentMembers>());
+        return await waiter.UntilAsync(
+            async () => (await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson))!.Instances!,
+            wanted, $"{server.BaseAddress} to list the instances wanted", rows => string.Join(", ", rows));
     }
 
     private static async Task<string> HealthAsync(HttpClient http)
@@ -201,16 +176,10 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
         return await answer.Content.ReadAsStringAsync();
     }
 
-    private static async Task<string> WaitForHealthAsync(HttpClient http, string wanted)
+    /// <summary>Asks <c>/healthz</c> each time the instance's store may have changed its reachability, until it says <paramref name="wanted"/>.</summary>
+    private static async Task<string> WaitForHealthAsync(LoopbackConsoleServer server, HttpClient http, string wanted)
     {
-        var patience = Stopwatch.StartNew();
-        var health = await HealthAsync(http);
-        while (health != wanted && patience.Elapsed < Patience)
-        {
-            await Task.Delay(100);
-            health = await HealthAsync(http);
-        }
-
-        return health;
+        await using var waiter = new ConditionWaiter().OnStore(RedisDeployment.StoreOf(server));
+        return await waiter.UntilAsync(() => HealthAsync(http), health => health == wanted, $"/healthz to say {wanted}", health => health);
     }
 }

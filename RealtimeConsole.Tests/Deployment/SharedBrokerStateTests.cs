@@ -15,29 +15,18 @@ namespace RealtimeConsole.Tests.Deployment;
 /// </summary>
 public sealed class SharedBrokerStateTests : IAsyncLifetime
 {
-    private readonly List<ConsoleAppFactory> _instances = [];
-    private RedisServer _redis = null!;
+    private RedisDeployment _deployment = null!;
 
-    public async Task InitializeAsync() => _redis = await RedisServer.StartNewAsync();
+    public async Task InitializeAsync() => _deployment = await RedisDeployment.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var instance in _instances)
-        {
-            await instance.DisposeAsync();
-        }
-
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _deployment.DisposeAsync();
 
     private HttpClient[] Instances(StrictUpstream upstream, int count, int guess, string maxQueueWait = "00:00:02")
     {
         var clients = new HttpClient[count];
         for (var i = 0; i < count; i++)
         {
-            var instance = new ConsoleAppFactory()
-                .WithSetting("ConnectionStrings:Redis", _redis.ConnectionString)
-                .WithSetting("Deployment:InstanceId", "instance-" + i)
+            var instance = _deployment.InMemory("instance-" + i)
                 .WithSetting("Realtime:MaxQueueWait", maxQueueWait)
                 .WithSetting("Realtime:CooldownReleaseJitter", "00:00:00")
                 // A 429 asking for longer than this is answered to the caller at once instead of waited out in the request.
@@ -47,16 +36,15 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
                 .WithSetting("Realtime:ClientSecretsPerMinute", guess.ToString(CultureInfo.InvariantCulture))
                 .WithSetting("Realtime:DoorPermitsPerMinute", "100000")
                 .WithServices(s => s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => upstream));
-            _instances.Add(instance);
             clients[i] = instance.CreateClient();
         }
 
         return clients;
     }
 
-    private IBrokerStateStore State(int instance) => _instances[instance].Services.GetRequiredService<IBrokerStateStore>();
+    private IBrokerStateStore State(int instance) => _deployment.Instances[instance].Services.GetRequiredService<IBrokerStateStore>();
 
-    private DeploymentMembers Members(int instance) => _instances[instance].Services.GetRequiredService<DeploymentMembers>();
+    private DeploymentMembers Members(int instance) => _deployment.Instances[instance].Services.GetRequiredService<DeploymentMembers>();
 
     private static Task<HttpResponseMessage[]> Spread(HttpClient[] clients, int callers) =>
         Task.WhenAll(Enumerable.Range(0, callers).Select(i => Task.Run(() => clients[i % clients.Length].PostAsync("/api/realtime/client-secret", null))))
@@ -104,7 +92,11 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
         Assert.NotEqual(HttpStatusCode.OK, stormed.StatusCode);
         Assert.True((int)stormed.StatusCode < 500, $"no 5xx for a 429 upstream, got {(int)stormed.StatusCode}");
 
-        await Until(() => State(1).Cooldown.IsCoolingDown(DateTimeOffset.UtcNow) && State(2).Cooldown.IsCoolingDown(DateTimeOffset.UtcNow));
+        await using (var waiter = StateWaiter(1, 2))
+        {
+            await waiter.UntilAsync(() => State(1).Cooldown.IsCoolingDown(DateTimeOffset.UtcNow) && State(2).Cooldown.IsCoolingDown(DateTimeOffset.UtcNow), "instances 1 and 2 to hear of the cooldown");
+        }
+
         var before = upstream.Requests;
         var others = await Task.WhenAll(clients[1].PostAsync("/api/realtime/client-secret", null), clients[2].PostAsync("/api/realtime/client-secret", null));
 
@@ -142,17 +134,24 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
         Assert.All(await Spread(clients, 10), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.True(State(0).Status.IsShared);
         // Each instance's share is the learned limit over the instances it last saw alive: let both see each other first.
-        await Until(() => Members(0).LastSeenAlive == 2 && Members(1).LastSeenAlive == 2);
+        await using (var heartbeats = new ConditionWaiter().OnHeartbeats(Members(0)).OnHeartbeats(Members(1)))
+        {
+            await heartbeats.UntilAsync(() => Members(0).LastSeenAlive == 2 && Members(1).LastSeenAlive == 2, "both instances to see each other alive");
+        }
 
-        await _redis.StopAsync();
+        await using var waiter = StateWaiter(0, 1);
+        await _deployment.Redis.StopAsync();
         var during = await Spread(clients, 20);
-        await Until(() => State(0).Status.IsDegraded && State(1).Status.IsDegraded);
+        await waiter.UntilAsync(() => State(0).Status.IsDegraded && State(1).Status.IsDegraded, "both instances to see the store gone");
         var degraded = State(0).Status;
         Assert.NotNull(degraded.UnreachableSince);
+
+        // The list of instances seen alive is kept while the store is away.
+        Assert.Equal(2, Members(0).LastSeenAlive);
         var duringToo = await Spread(clients, 20);
 
-        await _redis.StartAsync();
-        await Until(() => State(0).Status.IsShared && State(1).Status.IsShared);
+        await _deployment.Redis.StartAsync();
+        await waiter.UntilAsync(() => State(0).Status.IsShared && State(1).Status.IsShared, "both instances to share the store again");
         var after = await Spread(clients, 20);
 
         var all = during.Concat(duringToo).Concat(after).ToList();
@@ -161,16 +160,20 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
         Assert.All(all, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, $"got {(int)r.StatusCode}"));
         Assert.True(all.Count(r => r.StatusCode == HttpStatusCode.OK) >= 40, "the instances kept serving on their shares");
         Assert.Equal(0, upstream.RateLimited);
+        // 600/min learned, over the two instances seen alive at the cut.
         Assert.Contains(degraded.LocalSharePerMinute ?? new Dictionary<UpstreamResource, int>(), s => s.Key == UpstreamResource.ClientSecrets && s.Value == 300);
     }
 
-    private static async Task Until(Func<bool> condition)
+    /// <summary>Wakes on any change of these instances' broker state or of their connection to the store.</summary>
+    private ConditionWaiter StateWaiter(params int[] instances)
     {
-        for (var i = 0; i < 300 && !condition(); i++)
+        var waiter = new ConditionWaiter();
+        foreach (var i in instances)
         {
-            await Task.Delay(50);
+            var state = State(i);
+            waiter.On(h => state.Changed += h, h => state.Changed -= h).OnStore(RedisDeployment.StoreOf(_deployment.Instances[i]));
         }
 
-        Assert.True(condition(), "the condition did not hold within 15 s");
+        return waiter;
     }
 }

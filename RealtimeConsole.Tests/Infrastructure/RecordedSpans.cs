@@ -11,6 +11,9 @@ public sealed class RecordedSpans : Collection<Activity>
 {
     private readonly Lock _gate = new();
 
+    // Pulsed by every export; hooks nothing, so there is nothing to dispose.
+    private readonly ConditionWaiter _exported = new();
+
     public IReadOnlyList<Activity> Of(ActivityTraceId traceId)
     {
         lock (_gate)
@@ -19,22 +22,13 @@ public sealed class RecordedSpans : Collection<Activity>
         }
     }
 
-    /// <summary>Waits (bounded) until a span of <paramref name="traceId"/> matches: a server span ends just after its response is sent.</summary>
-    public async Task<Activity> WaitForAsync(ActivityTraceId traceId, Func<Activity, bool> match, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            if (Of(traceId).FirstOrDefault(match) is { } span)
-            {
-                return span;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException($"No span {what} in trace {traceId} within 30 s; seen: {string.Join(", ", Of(traceId).Select(s => s.Source.Name + ":" + s.DisplayName))}");
-    }
+    /// <summary>Waits until a span of <paramref name="traceId"/> matches, looking again as each span is exported: a server span ends just after its response is sent.</summary>
+    public async Task<Activity> WaitForAsync(ActivityTraceId traceId, Func<Activity, bool> match, string what) =>
+        (await _exported.UntilAsync(
+            () => Task.FromResult(Of(traceId).FirstOrDefault(match)),
+            span => span is not null,
+            $"a span {what} in trace {traceId}",
+            _ => string.Join(", ", Of(traceId).Select(s => s.Source.Name + ":" + s.DisplayName))))!;
 
     protected override void InsertItem(int index, Activity item)
     {
@@ -42,6 +36,8 @@ public sealed class RecordedSpans : Collection<Activity>
         {
             base.InsertItem(index, item);
         }
+
+        _exported.Pulse();
     }
 
     protected override void ClearItems()

@@ -213,6 +213,9 @@ public sealed class ConsoleOpenTelemetryTests
     {
         private readonly WebApplication _app;
 
+        // Pulsed by every export the collector receives.
+        private readonly ConditionWaiter _received = new();
+
         private FakeOtlpCollector(WebApplication app) => _app = app;
 
         public ConcurrentBag<string> Received { get; } = [];
@@ -228,6 +231,7 @@ public sealed class ConsoleOpenTelemetryTests
             app.MapPost("/v1/{signal}", (HttpContext context) =>
             {
                 collector.Received.Add(context.Request.Path.Value!);
+                collector._received.Pulse();
                 return Results.Bytes([], "application/x-protobuf");
             });
             await app.StartAsync();
@@ -235,16 +239,13 @@ public sealed class ConsoleOpenTelemetryTests
             return collector;
         }
 
-        /// <summary>Waits (bounded) until every one of <paramref name="paths"/> has been posted.</summary>
-        public async Task WaitForAsync(params string[] paths)
-        {
-            var deadline = Stopwatch.StartNew();
-            while (!paths.All(Received.Contains))
-            {
-                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Within 30 s the collector got only: {string.Join(", ", Received.Distinct())}");
-                await Task.Delay(50);
-            }
-        }
+        /// <summary>Waits until every one of <paramref name="paths"/> has been posted, looking again at each post.</summary>
+        public Task WaitForAsync(params string[] paths) =>
+            _received.UntilAsync(
+                () => Task.FromResult(paths.All(Received.Contains)),
+                all => all,
+                "the collector to receive " + string.Join(", ", paths),
+                _ => "only " + string.Join(", ", Received.Distinct()));
 
         public async ValueTask DisposeAsync() => await _app.DisposeAsync();
     }

@@ -27,31 +27,63 @@ namespace RealtimeConsole.Tests.Tokens;
 /// </summary>
 public sealed class SharedSecretCacheTests
 {
-    private static ConsoleAppFactory Instance(RedisServer redis, CountingUpstream upstream, string mode, TimeProvider? time = null, string deployment = "i15-tests") =>
-        new ConsoleAppFactory()
-            .WithSetting("ConnectionStrings:Redis", redis.ConnectionString)
-            .WithSetting("Deployment:Name", deployment)
-            .WithSetting("Realtime:BaseUrl", "http://upstream.test/v1")
-            .WithSetting("Realtime:SecretMode", mode)
-            .WithSetting("Realtime:PoolSize", "3")
-            .WithSetting("Realtime:RefreshJitterFraction", "0")
-            .WithSetting("Realtime:ClientSecretsPerMinute", "600")
-            .WithSetting("Realtime:DoorPermitsPerMinute", "100000")
-            .WithServices(s =>
-            {
-                s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => upstream);
-                if (time is not null)
-                {
-                    s.AddSingleton(time);
-                }
-            });
+    /// <summary>
+    /// A deployment on its own redis-server whose instances (in memory, each in <paramref name="mode"/>) all mint from one
+    /// counting upstream, the brokers on <paramref name="time"/> when given.
+    /// </summary>
+    private sealed class SecretsDeployment(RedisDeployment deployment, string mode, TimeProvider? time) : IAsyncDisposable
+    {
+        public RedisServer Redis => deployment.Redis;
 
-    private static async Task<string> SecretAsync(HttpClient client, string? voice = null)
+        public CountingUpstream Upstream { get; } = new(time ?? TimeProvider.System);
+
+        public static async Task<SecretsDeployment> StartAsync(string mode = "Shared", TimeProvider? time = null) =>
+            new(await RedisDeployment.StartAsync(), mode, time);
+
+        public ConsoleAppFactory Instance() =>
+            deployment.InMemory()
+                .WithSetting("Realtime:BaseUrl", "http://upstream.test/v1")
+                .WithSetting("Realtime:SecretMode", mode)
+                .WithSetting("Realtime:PoolSize", "3")
+                .WithSetting("Realtime:RefreshJitterFraction", "0")
+                .WithSetting("Realtime:ClientSecretsPerMinute", "600")
+                .WithSetting("Realtime:DoorPermitsPerMinute", "100000")
+                .WithServices(s =>
+                {
+                    s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => Upstream);
+                    if (time is not null)
+                    {
+                        s.AddSingleton(time);
+                    }
+                });
+
+        /// <summary>Two instances, the first secret minted by A and served by B too.</summary>
+        public async Task<TwoInstances> TwoSharingOneSecretAsync()
+        {
+            var (a, b) = (Instance(), Instance());
+            var (clientA, clientB) = (a.CreateClient(), b.CreateClient());
+            var first = await SecretAsync(clientA);
+            Assert.Equal(first, await SecretAsync(clientB));
+            return new TwoInstances(a, b, clientA, clientB, first);
+        }
+
+        public ValueTask DisposeAsync() => deployment.DisposeAsync();
+    }
+
+    private sealed record TwoInstances(ConsoleAppFactory A, ConsoleAppFactory B, HttpClient ClientA, HttpClient ClientB, string First);
+
+    /// <summary>One secret from the broker; <paramref name="refused"/> reports that secret as refused upstream first.</summary>
+    private static async Task<string> SecretAsync(HttpClient client, string? voice = null, string? refused = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/realtime/client-secret");
         if (voice is not null)
         {
             request.Content = new StringContent($$"""{"voice":"{{voice}}"}""", Encoding.UTF8, "application/json");
+        }
+
+        if (refused is not null)
+        {
+            request.Headers.Add(BrokerEndpoints.RefusedSecretHeader, refused);
         }
 
         using var response = await client.SendAsync(request);
@@ -60,70 +92,59 @@ public sealed class SharedSecretCacheTests
         return body.RootElement.GetProperty("value").GetString()!;
     }
 
-    /// <summary>Asks until <paramref name="expected"/> is served (the backplane and background refreshes are asynchronous), at most 10 s.</summary>
-    private static async Task WaitUntilServedAsync(HttpClient client, string expected)
+    /// <summary>
+    /// Asks <paramref name="instance"/> each time its memory copy of a shared secret changes (a replacement arrives through
+    /// the backplane or a refresh lands) until it serves <paramref name="expected"/>.
+    /// </summary>
+    private static async Task WaitUntilServedAsync(ConsoleAppFactory instance, HttpClient client, string expected)
     {
-        var served = "";
-        for (var attempt = 0; attempt < 200 && served != expected; attempt++)
-        {
-            if (attempt > 0)
-            {
-                await Task.Delay(50);
-            }
+        var cache = Assert.IsType<SharedSecretCache>(instance.Services.GetRequiredService<ISecretCache>());
+        await using var waiter = new ConditionWaiter().On(h => cache.HeldSecretChanged += h, h => cache.HeldSecretChanged -= h);
+        await waiter.UntilAsync(() => SecretAsync(client), served => served == expected, $"the instance to serve {expected}", served => served);
+    }
 
-            served = await SecretAsync(client);
-        }
-
-        Assert.Equal(expected, served);
+    /// <summary>Waits on the instance's store events until it answers again.</summary>
+    private static async Task WaitUntilStoreAnswersAsync(ConsoleAppFactory instance)
+    {
+        var store = RedisDeployment.StoreOf(instance);
+        await using var waiter = new ConditionWaiter().OnStore(store);
+        await waiter.UntilAsync(() => store.IsAvailable, "the instance's store to answer again");
     }
 
     [Fact]
     public async Task Three_instances_with_500_concurrent_callers_each_cause_one_upstream_mint()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var upstream = new CountingUpstream(TimeProvider.System);
-        var apps = Enumerable.Range(0, 3).Select(_ => Instance(redis, upstream, "Shared")).ToArray();
-        try
-        {
-            var clients = apps.Select(a => a.CreateClient()).ToArray();
-            upstream.Hold();
+        await using var deployment = await SecretsDeployment.StartAsync();
+        var upstream = deployment.Upstream;
+        var clients = Enumerable.Range(0, 3).Select(_ => deployment.Instance().CreateClient()).ToArray();
+        upstream.Hold();
 
-            var callers = clients.SelectMany(client => Enumerable.Range(0, 500).Select(_ => Task.Run(() => client.PostAsync("/api/realtime/client-secret", null)))).ToArray();
-            await upstream.WaitForMintsAsync(1);
-            upstream.Release();
-            var responses = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(90));
+        var callers = clients.SelectMany(client => Enumerable.Range(0, 500).Select(_ => Task.Run(() => client.PostAsync("/api/realtime/client-secret", null)))).ToArray();
+        await upstream.WaitForMintsAsync(1);
+        upstream.Release();
+        var responses = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(90));
 
-            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-            var values = await Task.WhenAll(responses.Select(async r => JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("value").GetString()));
-            Assert.Single(values.Distinct());
-            Assert.Equal(1, upstream.Mints);
-        }
-        finally
-        {
-            foreach (var app in apps)
-            {
-                await app.DisposeAsync();
-            }
-        }
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var values = await Task.WhenAll(responses.Select(async r => JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("value").GetString()));
+        Assert.Single(values.Distinct());
+        Assert.Equal(1, upstream.Mints);
     }
 
     [Fact]
     public async Task A_secret_minted_by_one_instance_is_served_by_another_and_Redis_holds_it_sealed()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var upstream = new CountingUpstream(TimeProvider.System);
-        await using var a = Instance(redis, upstream, "Shared");
-        await using var b = Instance(redis, upstream, "Shared");
+        await using var deployment = await SecretsDeployment.StartAsync();
+        var (a, b) = (deployment.Instance(), deployment.Instance());
 
         var minted = await SecretAsync(a.CreateClient());
         var servedByB = await SecretAsync(b.CreateClient());
 
         Assert.Equal(minted, servedByB);
-        Assert.Equal(1, upstream.Mints);
+        Assert.Equal(1, deployment.Upstream.Mints);
         Assert.IsType<SharedSecretCache>(b.Services.GetRequiredService<ISecretCache>());
 
         // What B read it from: a key in Redis whose raw bytes never contain the secret.
-        var stored = await RawValuesAsync(redis);
+        var stored = await RawValuesAsync(deployment.Redis);
         Assert.Contains(stored, entry => entry.Key.Contains("secret:", StringComparison.Ordinal) && entry.Value.Length > minted.Length);
         Assert.All(stored, entry => Assert.DoesNotContain(minted, entry.Value, StringComparison.Ordinal));
     }
@@ -131,42 +152,35 @@ public sealed class SharedSecretCacheTests
     [Fact]
     public async Task A_stored_secret_an_instance_cannot_open_is_a_miss_that_mints_not_an_error()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var upstream = new CountingUpstream(TimeProvider.System);
-        await using var a = Instance(redis, upstream, "Shared");
-        var first = await SecretAsync(a.CreateClient());
+        await using var deployment = await SecretsDeployment.StartAsync();
+        var first = await SecretAsync(deployment.Instance().CreateClient());
 
-        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(deployment.Redis.ConnectionString))
         {
-            var stored = (await RawValuesAsync(redis)).Keys.Single(k => k.Contains("secret:", StringComparison.Ordinal));
+            var stored = (await RawValuesAsync(deployment.Redis)).Keys.Single(k => k.Contains("secret:", StringComparison.Ordinal));
             await connection.GetDatabase().HashSetAsync(stored, "data", "sealed by a key ring nobody here has"u8.ToArray());
         }
 
-        await using var b = Instance(redis, upstream, "Shared");
-        var second = await SecretAsync(b.CreateClient());
+        var second = await SecretAsync(deployment.Instance().CreateClient());
         Assert.NotEqual(first, second);
-        Assert.Equal(2, upstream.Mints);
+        Assert.Equal(2, deployment.Upstream.Mints);
     }
 
     [Fact]
     public async Task In_Shared_mode_a_cache_hit_is_served_from_memory_without_a_Redis_round_trip()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var upstream = new CountingUpstream(TimeProvider.System);
-        await using var a = Instance(redis, upstream, "Shared");
-        await using var b = Instance(redis, upstream, "Shared");
-        var clients = new[] { a.CreateClient(), b.CreateClient() };
-        var secret = await SecretAsync(clients[0]);
-        Assert.Equal(secret, await SecretAsync(clients[1]));
+        await using var deployment = await SecretsDeployment.StartAsync();
+        var two = await deployment.TwoSharingOneSecretAsync();
+        var clients = new[] { two.ClientA, two.ClientB };
 
-        var before = await RedisReadsAsync(redis);
+        var before = await RedisReadsAsync(deployment.Redis);
         var hits = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => SecretAsync(clients[i % 2])));
-        Assert.All(hits, value => Assert.Equal(secret, value));
-        Assert.Equal(before, await RedisReadsAsync(redis));
+        Assert.All(hits, value => Assert.Equal(two.First, value));
+        Assert.Equal(before, await RedisReadsAsync(deployment.Redis));
 
         // The count does move when Redis is read: a configuration this instance does not hold yet.
-        await SecretAsync(clients[1], voice: "ash");
-        Assert.True(await RedisReadsAsync(redis) > before);
+        await SecretAsync(two.ClientB, voice: "ash");
+        Assert.True(await RedisReadsAsync(deployment.Redis) > before);
     }
 
     /// <summary>How many reads of stored secrets Redis has served (the distributed cache reads a hash with HMGET; plain GETs also come from every client's connection handshake).</summary>
@@ -181,49 +195,45 @@ public sealed class SharedSecretCacheTests
     [Fact]
     public async Task Pool_mode_fills_one_pool_for_the_deployment_and_hands_each_secret_out_once()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var upstream = new CountingUpstream(TimeProvider.System);
-        await using var a = Instance(redis, upstream, "Pool");
-        await using var b = Instance(redis, upstream, "Pool");
-        var clients = new[] { a.CreateClient(), b.CreateClient() };
+        await using var deployment = await SecretsDeployment.StartAsync("Pool");
+        var upstream = deployment.Upstream;
+        var clients = new[] { deployment.Instance().CreateClient(), deployment.Instance().CreateClient() };
+        await using var poolWrites = new ConditionWaiter();
+        await poolWrites.OnKeysAsync(deployment.Redis, "*secret-pool:*");
+        Task PoolFullAsync() => poolWrites.UntilAsync(async () => await PoolLengthAsync(deployment.Redis) == 3, "the shared pool to hold 3 secrets");
 
         // A's first take finds the pool empty: one mint on demand, and the pool fills to its three places.
         var onDemand = await SecretAsync(clients[0]);
-        await WaitForAsync(async () => await PoolLengthAsync(redis) == 3);
+        await PoolFullAsync();
         Assert.Equal(1 + 3, upstream.Mints);
 
         // B takes from the pool A filled; then both instances take and refill the same pool together, never beyond three.
         var fromTheSharedPool = await SecretAsync(clients[1]);
-        await WaitForAsync(async () => await PoolLengthAsync(redis) == 3);
+        await PoolFullAsync();
         Assert.Equal(1 + 3 + 1, upstream.Mints);
         var taken = await Task.WhenAll(new[] { clients[0], clients[1], clients[0] }.Select(c => SecretAsync(c)));
         Assert.Equal(5, taken.Append(onDemand).Append(fromTheSharedPool).Distinct().Count());
 
-        await WaitForAsync(async () => await PoolLengthAsync(redis) == 3);
+        await PoolFullAsync();
         Assert.Equal(1 + 3 + 1 + 3, upstream.Mints);
-        var pooled = await RawValuesAsync(redis);
+        var pooled = await RawValuesAsync(deployment.Redis);
         Assert.All(pooled, entry => Assert.DoesNotContain("ek_", entry.Value, StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Past_the_refresh_point_on_the_brokers_clock_the_deployment_refreshes_once_and_every_instance_serves_the_new_secret()
     {
-        await using var redis = await RedisServer.StartNewAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var upstream = new CountingUpstream(time);
-        await using var a = Instance(redis, upstream, "Shared", time);
-        await using var b = Instance(redis, upstream, "Shared", time);
-        var (clientA, clientB) = (a.CreateClient(), b.CreateClient());
-        var first = await SecretAsync(clientA);
-        Assert.Equal(first, await SecretAsync(clientB));
+        await using var deployment = await SecretsDeployment.StartAsync(time: time);
+        var upstream = deployment.Upstream;
+        var (a, b, clientA, clientB, first) = await deployment.TwoSharingOneSecretAsync();
 
         // Refresh point: 600 s secret, 20 % margin.
         time.Advance(TimeSpan.FromSeconds(481));
         Assert.Equal(first, await SecretAsync(clientA));
-        await WaitForAsync(() => Task.FromResult(upstream.Mints == 2));
-        var second = upstream.LastValue;
-        await WaitUntilServedAsync(clientA, second);
-        await WaitUntilServedAsync(clientB, second);
+        var second = await upstream.MintedAsync(2);
+        await WaitUntilServedAsync(a, clientA, second);
+        await WaitUntilServedAsync(b, clientB, second);
         Assert.Equal(2, upstream.Mints);
 
         // Past its usable life: the next caller anywhere waits for one new secret, the other instance takes it from Redis.
@@ -237,20 +247,16 @@ public sealed class SharedSecretCacheTests
     [Fact]
     public async Task Force_refresh_on_one_instance_replaces_the_secret_on_all_and_a_second_press_elsewhere_mints_nothing()
     {
-        await using var redis = await RedisServer.StartNewAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var upstream = new CountingUpstream(time);
-        await using var a = Instance(redis, upstream, "Shared", time);
-        await using var b = Instance(redis, upstream, "Shared", time);
-        var (clientA, clientB) = (a.CreateClient(), b.CreateClient());
-        var first = await SecretAsync(clientA);
-        Assert.Equal(first, await SecretAsync(clientB));
+        await using var deployment = await SecretsDeployment.StartAsync(time: time);
+        var upstream = deployment.Upstream;
+        var (a, b, _, clientB, first) = await deployment.TwoSharingOneSecretAsync();
 
         time.Advance(ClientSecretBroker.MinimumForcedRefreshInterval);
         await a.Services.GetRequiredService<ClientSecretBroker>().ForceRefreshAsync(CancellationToken.None);
         var second = upstream.LastValue;
         Assert.NotEqual(first, second);
-        await WaitUntilServedAsync(clientB, second);
+        await WaitUntilServedAsync(b, clientB, second);
 
         await b.Services.GetRequiredService<ClientSecretBroker>().ForceRefreshAsync(CancellationToken.None);
         Assert.Equal(2, upstream.Mints);
@@ -260,39 +266,24 @@ public sealed class SharedSecretCacheTests
     [Fact]
     public async Task A_key_refused_on_one_instance_is_replaced_once_for_all_and_a_late_report_elsewhere_mints_nothing()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var upstream = new CountingUpstream(TimeProvider.System);
-        await using var a = Instance(redis, upstream, "Shared");
-        await using var b = Instance(redis, upstream, "Shared");
-        var (clientA, clientB) = (a.CreateClient(), b.CreateClient());
-        var refused = await SecretAsync(clientA);
-        Assert.Equal(refused, await SecretAsync(clientB));
+        await using var deployment = await SecretsDeployment.StartAsync();
+        var (a, _, clientA, clientB, refused) = await deployment.TwoSharingOneSecretAsync();
 
-        var replacement = await RefusedAsync(clientB, refused);
+        var replacement = await SecretAsync(clientB, refused: refused);
         Assert.NotEqual(refused, replacement);
-        await WaitUntilServedAsync(clientA, replacement);
+        await WaitUntilServedAsync(a, clientA, replacement);
 
-        Assert.Equal(replacement, await RefusedAsync(clientA, refused));
-        Assert.Equal(2, upstream.Mints);
-    }
-
-    private static async Task<string> RefusedAsync(HttpClient client, string refused)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/realtime/client-secret");
-        request.Headers.Add(BrokerEndpoints.RefusedSecretHeader, refused);
-        using var response = await client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return body.RootElement.GetProperty("value").GetString()!;
+        Assert.Equal(replacement, await SecretAsync(clientA, refused: refused));
+        Assert.Equal(2, deployment.Upstream.Mints);
     }
 
     [Fact]
     public async Task A_failed_mint_reaches_callers_as_the_same_answer_as_in_memory_mode_and_the_next_caller_mints()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var upstream = new CountingUpstream(TimeProvider.System);
-        await using var shared = Instance(redis, upstream, "Shared");
-        await using var alone = Instance(redis, upstream, "Shared").WithSetting("ConnectionStrings:Redis", "").WithSetting("Realtime:Store", "Memory");
+        await using var deployment = await SecretsDeployment.StartAsync();
+        var upstream = deployment.Upstream;
+        var shared = deployment.Instance();
+        var alone = deployment.Instance().WithSetting("ConnectionStrings:Redis", "").WithSetting("Realtime:Store", "Memory");
         var (sharedClient, aloneClient) = (shared.CreateClient(), alone.CreateClient());
         Assert.IsType<MemorySecretCache>(alone.Services.GetRequiredService<ISecretCache>());
 
@@ -311,15 +302,12 @@ public sealed class SharedSecretCacheTests
     [Fact]
     public async Task With_Redis_stopped_mid_run_valid_secrets_keep_being_served_a_miss_mints_locally_and_nothing_is_a_5xx()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var upstream = new CountingUpstream(TimeProvider.System);
-        await using var a = Instance(redis, upstream, "Shared");
-        await using var b = Instance(redis, upstream, "Shared");
-        var clients = new[] { a.CreateClient(), b.CreateClient() };
-        var shared = await SecretAsync(clients[0]);
-        Assert.Equal(shared, await SecretAsync(clients[1]));
+        await using var deployment = await SecretsDeployment.StartAsync();
+        var upstream = deployment.Upstream;
+        var (a, b, clientA, clientB, shared) = await deployment.TwoSharingOneSecretAsync();
+        var clients = new[] { clientA, clientB };
 
-        await redis.StopAsync();
+        await deployment.Redis.StopAsync();
         var during = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => clients[i % 2].PostAsync("/api/realtime/client-secret", null)));
         Assert.All(during, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.All(await Task.WhenAll(during.Select(r => r.Content.ReadAsStringAsync())), body => Assert.Contains(shared, body, StringComparison.Ordinal));
@@ -333,22 +321,22 @@ public sealed class SharedSecretCacheTests
         Assert.Equal(3, upstream.Mints);
 
         // Back, empty: still served, and the deployment shares again.
-        await redis.StartAsync();
+        await deployment.Redis.StartAsync();
         Assert.Equal(shared, await SecretAsync(clients[0]));
         Assert.Equal(aloneB, await SecretAsync(clients[1], voice: "ash"));
-        await WaitForAsync(() => Task.FromResult(a.Services.GetRequiredService<RedisStore>().IsAvailable));
+        await WaitUntilStoreAnswersAsync(a);
         var afterward = await SecretAsync(clients[0], voice: "verse");
-        await WaitForAsync(() => Task.FromResult(b.Services.GetRequiredService<RedisStore>().IsAvailable));
+        await WaitUntilStoreAnswersAsync(b);
         Assert.Equal(afterward, await SecretAsync(clients[1], voice: "verse"));
     }
 
     [Fact]
     public async Task Started_while_Redis_is_down_an_instance_renders_its_pages_and_serves_secrets_then_shares_its_keys_once_Redis_is_back()
     {
-        await using var redis = await RedisServer.StartNewAsync();
+        await using var deployment = await SecretsDeployment.StartAsync();
+        var redis = deployment.Redis;
         await redis.StopAsync();
-        var upstream = new CountingUpstream(TimeProvider.System);
-        await using var alone = Instance(redis, upstream, "Shared");
+        var alone = deployment.Instance();
         var client = alone.CreateClient();
 
         using var page = await client.GetAsync("/");
@@ -356,12 +344,20 @@ public sealed class SharedSecretCacheTests
         var secret = await SecretAsync(client);
         var sealedAlone = alone.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Protect("payload");
 
+        await using var keyRingWrites = new ConditionWaiter();
         await redis.StartAsync();
-        await WaitForAsync(() => Task.FromResult(alone.Services.GetRequiredService<RedisStore>().IsAvailable));
+        await keyRingWrites.OnKeysAsync(redis, "*" + SharedDataProtection.KeyRingKey);
+        await WaitUntilStoreAnswersAsync(alone);
         Assert.Equal(secret, await SecretAsync(client));
-        await WaitForAsync(async () => (await RawValuesAsync(redis)).Keys.Any(k => k.EndsWith(SharedDataProtection.KeyRingKey, StringComparison.Ordinal)));
-        await using var joining = Instance(redis, upstream, "Shared");
-        await WaitForAsync(() => Task.FromResult(TryUnprotect(joining, sealedAlone) == "payload"));
+        var aloneStore = RedisDeployment.StoreOf(alone);
+        await keyRingWrites.UntilAsync(
+            async () => (await RawValuesAsync(redis)).Keys.ToList(),
+            keys => keys.Any(k => k.EndsWith(SharedDataProtection.KeyRingKey, StringComparison.Ordinal)),
+            "the key ring made alone to reach Redis",
+            keys => $"keys [{string.Join(", ", keys)}], the instance's store connected={aloneStore.Connection.IsConnected} unreachable since={aloneStore.UnreachableSince}");
+        var joining = deployment.Instance();
+        await using var joiningStore = new ConditionWaiter().OnStore(RedisDeployment.StoreOf(joining));
+        await joiningStore.UntilAsync(() => TryUnprotect(joining, sealedAlone) == "payload", "the joining instance to read what was sealed alone");
     }
 
     private static string? TryUnprotect(ConsoleAppFactory app, string protectedPayload)
@@ -379,11 +375,9 @@ public sealed class SharedSecretCacheTests
     [Fact]
     public async Task Data_protected_by_one_instance_including_antiforgery_tokens_is_read_by_another_of_the_same_deployment_only()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var upstream = new CountingUpstream(TimeProvider.System);
-        await using var a = Instance(redis, upstream, "Shared");
-        await using var b = Instance(redis, upstream, "Shared");
-        await using var elsewhere = Instance(redis, upstream, "Shared", deployment: "another-deployment");
+        await using var deployment = await SecretsDeployment.StartAsync();
+        var (a, b) = (deployment.Instance(), deployment.Instance());
+        var elsewhere = deployment.Instance().WithSetting("Deployment:Name", "another-deployment");
 
         var sealedByA = a.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Protect("payload");
         Assert.Equal("payload", b.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("i15").Unprotect(sealedByA));
@@ -452,21 +446,6 @@ public sealed class SharedSecretCacheTests
         return post;
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.True(await condition(), "The condition did not hold within 10 s.");
-    }
-
     private static async Task<long> PoolLengthAsync(RedisServer redis)
     {
         await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
@@ -506,6 +485,7 @@ public sealed class SharedSecretCacheTests
     private sealed class CountingUpstream(TimeProvider time) : HttpMessageHandler
     {
         private readonly ConcurrentDictionary<int, TaskCompletionSource> _arrivals = new();
+        private readonly ConcurrentDictionary<int, TaskCompletionSource<string>> _answers = new();
         private TaskCompletionSource _gate = Opened();
         private int _mints;
         private int _failNext;
@@ -522,7 +502,10 @@ public sealed class SharedSecretCacheTests
         /// <summary>The next mint is refused as a bad request (not retried by the gate).</summary>
         public void FailNext() => Volatile.Write(ref _failNext, 1);
 
-        public Task WaitForMintsAsync(int n) => Arrival(n).Task.WaitAsync(TimeSpan.FromSeconds(30));
+        public Task WaitForMintsAsync(int n) => Arrival(n).Task.WaitAsync(ConditionWaiter.Patience);
+
+        /// <summary>The value of the <paramref name="n"/>th mint, once upstream has answered it.</summary>
+        public Task<string> MintedAsync(int n) => Answer(n).Task.WaitAsync(ConditionWaiter.Patience);
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -538,12 +521,15 @@ public sealed class SharedSecretCacheTests
 
             var value = $"ek_{n}_{Guid.NewGuid():N}";
             Volatile.Write(ref _lastValue, value);
+            Answer(n).TrySetResult(value);
             var expiresAt = time.GetUtcNow().ToUnixTimeSeconds() + 600;
             var body = $$$"""{"value":"{{{value}}}","expires_at":{{{expiresAt.ToString(CultureInfo.InvariantCulture)}}},"session":{"type":"realtime"}}""";
             return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         }
 
         private TaskCompletionSource Arrival(int n) => _arrivals.GetOrAdd(n, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+        private TaskCompletionSource<string> Answer(int n) => _answers.GetOrAdd(n, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
 
         private static TaskCompletionSource Opened()
         {

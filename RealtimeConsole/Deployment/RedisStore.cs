@@ -59,6 +59,9 @@ public sealed partial class RedisStore : IAsyncDisposable
     /// <summary>Raised when the store becomes unreachable or reachable again.</summary>
     public event Action? AvailabilityChanged;
 
+    /// <summary>Raised after each timed check of an unreachable store, answered or not (a test on a fake clock waits on it, not on a sleep).</summary>
+    public event Action? Rechecked;
+
     public RedisKey Key(string name) => _prefix + name;
 
     /// <summary>A channel of this deployment (the connection adds the deployment's prefix to every channel it uses).</summary>
@@ -162,6 +165,10 @@ public sealed partial class RedisStore : IAsyncDisposable
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             // Still unreachable; the next tick asks again.
+        }
+        finally
+        {
+            Rechecked?.Invoke();
         }
     }
 

@@ -111,7 +111,16 @@ public sealed class SharedSecretCache : ISecretCache, IDisposable
         _cache.SetupDistributedCache(new RedisCache(new RedisCacheOptions { ConnectionMultiplexerFactory = connection }), _sealer);
         _cache.SetupBackplane(new RedisBackplane(new RedisBackplaneOptions { ConnectionMultiplexerFactory = connection }, new WarningsOnly<RedisBackplane>(loggers)));
         _cache.SetupDistributedLocker(new RedisDistributedLocker(new RedisDistributedLockerOptions { ConnectionMultiplexerFactory = connection }, new WarningsOnly<RedisDistributedLocker>(loggers)));
+        _cache.Events.Memory.Set += (_, _) => HeldSecretChanged?.Invoke();
+        _cache.Events.Memory.Expire += (_, _) => HeldSecretChanged?.Invoke();
+        _cache.Events.Memory.Remove += (_, _) => HeldSecretChanged?.Invoke();
     }
+
+    /// <summary>
+    /// Raised after this instance's memory copy of a shared secret changed: set here, or refreshed or expired by another
+    /// instance's backplane message (a test waits on it to see a replacement arrive, not on a sleep).
+    /// </summary>
+    public event Action? HeldSecretChanged;
 
     public ClientSecret? Peek(string key) => _cache.TryGet<ClientSecret>(key, _fromMemory) is { HasValue: true } held ? held.Value : null;
 

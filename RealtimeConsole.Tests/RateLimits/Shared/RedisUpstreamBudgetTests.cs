@@ -210,7 +210,7 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
         await first.CompleteAsync(probe.Ticket, Headers(20, 20));
 
         await _redis.StopAsync();
-        await WaitUntil(() => !store.IsAvailable && !secondStore.IsAvailable);
+        await WaitUntil(() => !store.IsAvailable && !secondStore.IsAvailable, "both stores to see Redis gone", [store, secondStore]);
 
         // Half of the learned 20/min, starting from half of the 20 left.
         var alone = 0;
@@ -226,7 +226,7 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
 
         // Redis comes back empty (restarted): the first grant after it starts over with a probe, never a blind burst.
         await _redis.StartAsync();
-        await WaitUntil(() => store.IsAvailable && secondStore.IsAvailable, advanceClock: TimeSpan.FromMilliseconds(100));
+        await WaitUntil(() => store.IsAvailable && secondStore.IsAvailable, "both stores to answer again", [store, secondStore], advanceClock: true);
         var afterReturn = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
         Assert.True(afterReturn.IsGranted);
         Assert.True(afterReturn.Ticket.IsProbe);
@@ -251,7 +251,7 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
         }
 
         Assert.Equal(5, alone);
-        await WaitUntil(() => store.IsAvailable, advanceClock: TimeSpan.FromSeconds(1));
+        await WaitUntil(() => store.IsAvailable, "the store's recheck to find Redis answering", [store], advanceClock: true);
 
         var shared = 0;
         for (var i = 0; i < 30; i++)
@@ -264,18 +264,18 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
         Assert.InRange(shared, 15, 16);
     }
 
-    private async Task WaitUntil(Func<bool> condition, TimeSpan? advanceClock = null)
+    /// <summary>
+    /// Waits on the stores' reachability events. With <paramref name="advanceClock"/>, each look that finds it not yet so moves
+    /// the fake clock one recheck period, so the stores ask Redis again; the next look follows that recheck's end.
+    /// </summary>
+    private async Task WaitUntil(Func<bool> condition, string what, RedisStore[] stores, bool advanceClock = false)
     {
-        for (var i = 0; i < 400 && !condition(); i++)
+        await using var waiter = new ConditionWaiter();
+        foreach (var store in stores)
         {
-            if (advanceClock is { } step)
-            {
-                _time.Advance(step);
-            }
-
-            await Task.Delay(50);
+            waiter.OnStore(store);
         }
 
-        Assert.True(condition(), "the store's reachability did not change within 20 s");
+        await waiter.UntilAsync(condition, what, advanceClock ? () => { _time.Advance(TimeSpan.FromSeconds(1)); return Task.CompletedTask; } : null);
     }
 }
