@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Playwright;
+using RealtimeConsole.Simulator.Media;
 using RealtimeConsole.Simulator.Media.Realtime;
 using RealtimeConsole.Tests.Infrastructure;
 
@@ -11,25 +12,6 @@ namespace RealtimeConsole.Tests.Browser;
 [Collection(BrowserCollection.Name)]
 public sealed class VoiceTurnsBrowserTests(BrowserFixture fixture)
 {
-    // The test's own hook (not the app's): remembers the page's peer connections so it can read how much audio left.
-    private const string TrackPeerConnections = """
-        window.__voiceTestPeers = [];
-        const NativePeerConnection = window.RTCPeerConnection;
-        window.RTCPeerConnection = function (...args) {
-            const pc = new NativePeerConnection(...args);
-            window.__voiceTestPeers.push(pc);
-            return pc;
-        };
-        window.RTCPeerConnection.prototype = NativePeerConnection.prototype;
-        window.__voiceTestPacketsSent = async () => {
-            let sent = 0;
-            for (const pc of window.__voiceTestPeers) {
-                (await pc.getStats()).forEach(r => { if (r.type === "outbound-rtp" && r.kind === "audio") { sent += r.packetsSent; } });
-            }
-            return sent;
-        };
-        """;
-
     private static readonly LocatorAssertionsToHaveAttributeOptions Slow = new() { Timeout = 60_000 };
 
     [Fact]
@@ -84,10 +66,11 @@ public sealed class VoiceTurnsBrowserTests(BrowserFixture fixture)
     public async Task Push_to_talk_commits_what_was_said_and_the_you_bubble_shows_the_transcript_on_a_phone()
     {
         var (page, errors) = await fixture.Chromium.OpenPageAsync(390, 844);
-        await page.AddInitScriptAsync(TrackPeerConnections);
         await ChromiumSession.GotoInteractiveAsync(page, fixture.Server.BaseAddress);
 
         await page.GetByText("Push-to-talk (turns VAD off)").ClickAsync();
+        var peer = fixture.Server.Services.GetRequiredService<SimulatorMediaPeer>();
+        var earlier = peer.CallIds;
         await page.GetByTestId("connect").ClickAsync();
         await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected", Slow);
         await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='session.updated']").First).ToBeAttachedAsync(new() { Timeout = 15_000 });
@@ -95,14 +78,17 @@ public sealed class VoiceTurnsBrowserTests(BrowserFixture fixture)
         // The log is virtualized (audio deltas flood it): rows are counted through its type filter, not by scrolling.
         var filter = page.Locator("input[data-testid=log-filter]");
         await filter.FillAsync("input_audio_buffer.cleared");
+        var call = peer.Calls.Single(c => !earlier.Contains(c.CallId));
+        await using var audio = new ConditionWaiter().On(h => call.AudioHandled += h, h => call.AudioHandled -= h);
         for (var turn = 1; turn <= 3; turn++)
         {
             await page.GetByTestId("push-to-talk").HoverAsync();
             await page.Mouse.DownAsync();
             await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='input_audio_buffer.cleared']")).ToHaveCountAsync(turn, new() { Timeout = 15_000 });
-            // Held while the microphone sends half a second of audio (25 packets of 20 ms), counted by the browser itself.
-            var before = await page.EvaluateAsync<int>("window.__voiceTestPacketsSent()");
-            await page.WaitForFunctionAsync("async before => (await window.__voiceTestPacketsSent()) >= before + 25", before, new() { Timeout = 30_000, PollingInterval = 100 });
+            // Held until the simulator itself has half a second of audio (25 packets of 20 ms) from after the clear: the
+            // browser's own packet count can jump (its stats lag on a busy machine), and the release then commits too little.
+            var before = call.AudioPacketsReceived;
+            await audio.UntilAsync(() => call.AudioPacketsReceived >= before + 25, $"turn {turn}: half a second of audio at the simulator");
             await page.Mouse.UpAsync();
             await Assertions.Expect(page.Locator("[data-testid=turn][data-speaker=assistant]")).ToHaveCountAsync(turn, new() { Timeout = 20_000 });
         }

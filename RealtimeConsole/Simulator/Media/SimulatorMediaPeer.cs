@@ -35,6 +35,9 @@ public sealed partial class SimulatorMediaPeer : ISimulatorMediaPeer, IAsyncDisp
 
     public IReadOnlyCollection<string> CallIds => [.. _calls.Keys];
 
+    /// <summary>The live calls themselves, for tests that watch what a call received.</summary>
+    internal IReadOnlyCollection<WebRtcCall> Calls => [.. _calls.Values];
+
     /// <summary>Calls subscribed to the shared audio clock (zero once every call has ended).</summary>
     internal int AudioSubscribers => _clock.Subscribers;
 

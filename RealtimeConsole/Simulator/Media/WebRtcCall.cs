@@ -118,6 +118,9 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
 
     public long AudioPacketsReceived { get; private set; }
 
+    /// <summary>Raised after each audio packet from the caller went into the conversation (tests wait on it instead of a clock).</summary>
+    internal event Action? AudioHandled;
+
     public void Start()
     {
         _lastHeard = _time.GetTimestamp();
@@ -311,6 +314,8 @@ internal sealed partial class WebRtcCall : IRealtimeChannel
 
             _conversation.HandleInputAudio(pcmu);
         }
+
+        AudioHandled?.Invoke();
     }
 
     private void RunDtls()
