@@ -96,11 +96,11 @@ public sealed class SharedSecretCacheTests
     /// Asks <paramref name="instance"/> each time its memory copy of a shared secret changes (a replacement arrives through
     /// the backplane or a refresh lands) until it serves <paramref name="expected"/>.
     /// </summary>
-    private static async Task WaitUntilServedAsync(ConsoleAppFactory instance, HttpClient client, string expected)
+    private static async Task WaitUntilServedAsync(ConsoleAppFactory instance, HttpClient client, string expected, string? voice = null)
     {
         var cache = Assert.IsType<SharedSecretCache>(instance.Services.GetRequiredService<ISecretCache>());
         await using var waiter = new ConditionWaiter().On(h => cache.HeldSecretChanged += h, h => cache.HeldSecretChanged -= h);
-        await waiter.UntilAsync(() => SecretAsync(client), served => served == expected, $"the instance to serve {expected}", served => served);
+        await waiter.UntilAsync(() => SecretAsync(client, voice), served => served == expected, $"the instance to serve {expected}", served => served);
     }
 
     /// <summary>Waits on the instance's store events until it answers again.</summary>
@@ -327,7 +327,17 @@ public sealed class SharedSecretCacheTests
         await WaitUntilStoreAnswersAsync(a);
         var afterward = await SecretAsync(clients[0], voice: "verse");
         await WaitUntilStoreAnswersAsync(b);
-        Assert.Equal(afterward, await SecretAsync(clients[1], voice: "verse"));
+        var onB = await SecretAsync(clients[1], voice: "verse");
+        if (onB != afterward)
+        {
+            // B's first request raced its own reconnection (a read that failed is a miss) and minted: its secret replaced
+            // A's in Redis and the backplane tells A, so the deployment still ends up with one secret (once a full CI run).
+            await WaitUntilServedAsync(a, clients[0], onB, voice: "verse");
+            Assert.Equal(5, upstream.Mints);
+        }
+
+        Assert.Equal(onB, await SecretAsync(clients[0], voice: "verse"));
+        Assert.Equal(onB, await SecretAsync(clients[1], voice: "verse"));
     }
 
     [Fact]
