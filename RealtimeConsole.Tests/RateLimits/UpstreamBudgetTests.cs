@@ -250,6 +250,18 @@ public sealed class UpstreamBudgetTests
     }
 
     [Fact]
+    public async Task A_429s_reset_time_does_not_change_the_window_the_limit_refills_over()
+    {
+        // A storm of 429s says "0 left, full in 20 s" whatever the bucket holds; read as a window that would be 180/min.
+        using var budget = await LearnedAsync(60, 60, 59);
+        var refused = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        budget.Complete(refused.Ticket, new RateLimitHeaders(60, 0, TimeSpan.FromSeconds(20)), refusedUpstream: true);
+
+        Assert.Equal(60, budget.RequestsPerMinute);
+        Assert.Equal(TimeSpan.FromMinutes(1), budget.Window);
+    }
+
+    [Fact]
     public async Task A_failed_request_leaves_the_in_flight_count_without_touching_the_level()
     {
         using var budget = await LearnedAsync(60, 60, 59);

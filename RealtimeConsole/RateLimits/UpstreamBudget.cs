@@ -255,7 +255,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
             _newestAnswered = Math.Max(_newestAnswered, ticket.Sequence);
             if (headers is not null)
             {
-                Learn(headers);
+                Learn(headers, refusedUpstream);
             }
 
             if (headers?.RemainingRequests is { } remaining)
@@ -328,7 +328,7 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
         return wait > TimeSpan.Zero ? wait : perRequest;
     }
 
-    private void Learn(RateLimitHeaders headers)
+    private void Learn(RateLimitHeaders headers, bool refusedUpstream)
     {
         if (_source == LimitSource.LocalShare)
         {
@@ -347,7 +347,8 @@ public sealed class UpstreamBudget : IUpstreamBudget, IDisposable
             return;
         }
 
-        var window = InferWindow(limit, headers.RemainingRequests, headers.ResetRequests);
+        // A 429's reset need not be the bucket's (a storm says when it ends): only accepted answers tell the window.
+        var window = refusedUpstream ? _window : InferWindow(limit, headers.RemainingRequests, headers.ResetRequests);
         if (window != _window)
         {
             _units = _units / _window.Ticks * window.Ticks;

@@ -144,6 +144,21 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_429s_reset_time_does_not_change_the_window_the_limit_refills_over()
+    {
+        var (first, _) = Instance(60);
+        var (second, _) = Instance(60);
+        var probe = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        await first.CompleteAsync(probe.Ticket, Headers(60, 59));
+        var refused = await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+
+        await second.CompleteAsync(refused.Ticket, new RateLimitHeaders(60, 0, TimeSpan.FromSeconds(20)), refusedUpstream: true);
+
+        Assert.Equal(60, second.RequestsPerMinute);
+        Assert.Equal(TimeSpan.FromMinutes(1), second.Window);
+    }
+
+    [Fact]
     public async Task Alone_in_the_organization_the_budget_never_blames_other_consumers()
     {
         var (budget, _) = Instance(60);

@@ -111,7 +111,8 @@ internal static class SharedBudgetScripts
               return reset <= per * used * 1.05 + 50 and reset >= per * (used - 1) * 0.95 - 50
             end
             local w = window
-            if rem >= 0 and reset > 0 and rem < lim then
+            -- A 429's reset need not be the bucket's (a storm says when it ends): only accepted answers tell the window.
+            if rem >= 0 and reset > 0 and rem < lim and tonumber(ARGV[8]) ~= 1 then
               local used = lim - rem
               if not fits(window, used) then
                 if fits(60000, used) then w = 60000
