@@ -227,6 +227,9 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
         await _redis.StopAsync();
         await WaitUntil(() => !store.IsAvailable && !secondStore.IsAvailable, "both stores to see Redis gone", [store, secondStore]);
 
+        // The share is known (and shown on /limits) before the first request spends from it.
+        Assert.Equal(10, first.LocalSharePerMinute);
+
         // Half of the learned 20/min, starting from half of the 20 left.
         var alone = 0;
         for (var i = 0; i < 30; i++)

@@ -69,8 +69,11 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
     public DateTimeOffset? EmptyUntil => LocalShare is { } share ? share.EmptyUntil
         : Known_ is { Source: not LimitSource.Guess, Available: <= 0 } known ? known.At + known.Wait : null;
 
-    /// <summary>This instance's share per minute while it runs alone; null while the store answers.</summary>
-    public int? LocalSharePerMinute => LocalShare?.RequestsPerMinute;
+    /// <summary>This instance's share per minute while it runs alone (the one its next request would spend from); null while the store answers.</summary>
+    public int? LocalSharePerMinute => LocalShare?.RequestsPerMinute ?? (_store.IsAvailable ? null : SharePerMinute(Known_));
+
+    /// <summary>The learned limit divided by the instances last seen alive.</summary>
+    private int SharePerMinute(Known known) => Math.Max(1, PerMinute(known) / _members.LastSeenAlive);
 
     public event Action<IUpstreamBudget>? Changed;
 
@@ -272,9 +275,7 @@ public sealed class RedisUpstreamBudget : IUpstreamBudget, IDisposable
         {
             if (_localShare is null)
             {
-                var alive = _members.LastSeenAlive;
-                var perMinute = Math.Max(1, PerMinute(_known) / alive);
-                _localShare = UpstreamBudget.ForLocalShare(Resource, perMinute, Math.Max(0, _known.Available) / alive, _time);
+                _localShare = UpstreamBudget.ForLocalShare(Resource, SharePerMinute(_known), Math.Max(0, _known.Available) / _members.LastSeenAlive, _time);
                 _localShare.Changed += _ => Changed?.Invoke(this);
             }
 
