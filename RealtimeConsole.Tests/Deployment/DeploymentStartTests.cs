@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using RealtimeConsole.Deployment;
+using RealtimeConsole.Tests.Infrastructure;
 
 namespace RealtimeConsole.Tests.Deployment;
 
@@ -42,26 +42,10 @@ public sealed class DeploymentStartTests
     [Fact]
     public async Task Starting_the_console_with_a_store_it_cannot_use_prints_one_sentence_and_exits_2()
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "RealtimeConsole.dll"), "--urls", "http://127.0.0.1:0" },
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.Environment["Realtime__Store"] = "Redis";
-        start.Environment["ConnectionStrings__Redis"] = "";
-        start.Environment["OPENAI_API_KEY"] = "";
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(patience.Token);
+        var exit = await ConsoleProcess.RunUntilExitAsync(("Realtime__Store", "Redis"), ("ConnectionStrings__Redis", ""));
 
-        Assert.Equal(2, process.ExitCode);
-        var error = await stderr;
-        Assert.Contains("RealtimeConsole cannot start: Realtime:Store is Redis but ConnectionStrings:Redis is empty", error, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", error + await stdout, StringComparison.Ordinal);
+        Assert.Equal(2, exit.Code);
+        Assert.Contains("RealtimeConsole cannot start: Realtime:Store is Redis but ConnectionStrings:Redis is empty", exit.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", exit.Everything, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -114,29 +113,15 @@ public sealed class SharedDataProtectionTests : IAsyncLifetime
     public async Task Starting_with_a_certificate_path_that_is_not_a_file_prints_one_sentence_and_exits_2()
     {
         var missing = Path.Combine(_directory, "nowhere", "keyring.pfx");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "RealtimeConsole.dll"), "--urls", "http://127.0.0.1:0" },
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.Environment["ConnectionStrings__Redis"] = _redis.ConnectionString;
-        start.Environment["Deployment__DataProtection__Certificate"] = missing;
-        start.Environment["Deployment__DataProtection__CertificatePassword"] = Password;
-        start.Environment["OPENAI_API_KEY"] = "";
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(patience.Token);
+        var exit = await ConsoleProcess.RunUntilExitAsync(
+            ("ConnectionStrings__Redis", _redis.ConnectionString),
+            ("Deployment__DataProtection__Certificate", missing),
+            ("Deployment__DataProtection__CertificatePassword", Password));
 
-        Assert.Equal(2, process.ExitCode);
-        var error = await stderr;
-        Assert.Contains($"RealtimeConsole cannot start: Deployment:DataProtection:Certificate is '{missing}', which is not a file; give the path of a .pfx (PKCS#12) file holding the certificate and its private key.", error, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", error + await stdout, StringComparison.Ordinal);
-        Assert.DoesNotContain(Password, error + await stdout, StringComparison.Ordinal);
+        Assert.Equal(2, exit.Code);
+        Assert.Contains($"RealtimeConsole cannot start: Deployment:DataProtection:Certificate is '{missing}', which is not a file; give the path of a .pfx (PKCS#12) file holding the certificate and its private key.", exit.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", exit.Everything, StringComparison.Ordinal);
+        Assert.DoesNotContain(Password, exit.Everything, StringComparison.Ordinal);
     }
 
     [Fact]
