@@ -268,6 +268,24 @@ public sealed class VoiceSessionPageTests : ConsoleComponentTest
     }
 
     [Fact]
+    public async Task Disconnect_while_still_connecting_ends_quietly_when_the_closed_peer_rejects_the_connect()
+    {
+        var connect = _peer.Setup<PeerStepResult>("connect", _ => true);
+        var cut = RenderPage();
+
+        var connecting = cut.Find("[data-testid=connect]").ClickAsync(new());
+        cut.WaitForAssertion(() => Assert.Equal("Negotiating", State(cut)));
+        cut.Find("[data-testid=disconnect]").Click();
+        connect.SetException(new Microsoft.JSInterop.JSException("The peer connection was closed."));
+
+        // The click that started it completes without an exception (the browser's console would show one).
+        await connecting;
+        Assert.False(Renderer.UnhandledException.IsCompleted, Renderer.UnhandledException.IsCompleted ? (await Renderer.UnhandledException).Message : "");
+        Assert.Equal("Idle", State(cut));
+        Assert.Empty(cut.FindAll("[data-testid=state-reason]"));
+    }
+
+    [Fact]
     public void A_browser_exception_while_connecting_fails_with_its_message()
     {
         _peer.Setup<PeerStepResult>("connect", _ => true).SetException(new Microsoft.JSInterop.JSException("Failed to execute 'setRemoteDescription': Failed to parse SessionDescription."));

@@ -213,6 +213,11 @@ public sealed partial class VoiceSession : IPageToolTarget, IAsyncDisposable
         {
             await FailAsync("The browser did not finish connecting in time (the JS interop call timed out).");
         }
+        catch (Exception ex) when (attempt != _attempt && ex is JSException or TaskCanceledException or ObjectDisposedException)
+        {
+            // Disconnect (or a newer attempt) closed this attempt's peer while it was still connecting: nothing to report,
+            // and letting it escape would fail the click that started it in the browser's console.
+        }
     }
 
     private async Task FailStepAsync(PeerStepResult result, string step, UpstreamResource resource)
