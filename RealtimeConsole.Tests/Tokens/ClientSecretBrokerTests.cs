@@ -27,9 +27,9 @@ public sealed class ClientSecretBrokerTests : IDisposable
         _telemetry = new BrokerTelemetry(_time, new BrokerMetrics(_metrics.GetRequiredService<IMeterFactory>()), _state, new UpstreamSignals(), _signals, NullLogger<BrokerTelemetry>.Instance);
     }
 
-    private ClientSecretBroker CreateBroker(SecretMode mode, int poolSize = 3) => new(
+    private ClientSecretBroker CreateBroker(SecretMode mode, int poolSize = 3, ISecretCache? cache = null) => new(
         _minter,
-        new MemorySecretCache(),
+        cache ?? new MemorySecretCache(),
         Options.Create(new SecretOptions { SecretMode = mode, RefreshJitterFraction = 0, PoolSize = poolSize }),
         _time,
         _signals,
@@ -232,6 +232,26 @@ public sealed class ClientSecretBrokerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_take_while_the_refill_is_finding_the_pool_full_is_still_refilled()
+    {
+        // The refill loop has just found the pool full and is on its way out when a caller takes a secret: the take sees a
+        // refill running and starts none. Seen as a pool left one short for good in a full run (Redis pool, two instances).
+        var cache = new FullAnswerGate(new MemorySecretCache());
+        using var broker = CreateBroker(SecretMode.PerSession, poolSize: 3, cache);
+        var heldFull = cache.HoldNextFullAnswer();
+        broker.SwitchMode(SecretMode.Pool);
+        await heldFull.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(3, _telemetry.GetSnapshot().Secret.PoolLevel);
+
+        var taken = await broker.GetSecretAsync(null, CancellationToken.None);
+        Assert.Equal(SecretSource.Pool, taken.Source);
+        cache.ReleaseFullAnswer();
+
+        await WaitUntilAsync(() => _telemetry.GetSnapshot().Secret.PoolLevel == 3);
+        Assert.Equal(4, _minter.Mints);
+    }
+
+    [Fact]
     public async Task Pool_mode_pools_only_the_default_configuration_and_mints_others_once_on_demand()
     {
         using var broker = CreateBroker(SecretMode.PerSession, poolSize: 3);
@@ -282,6 +302,48 @@ public sealed class ClientSecretBrokerTests : IDisposable
     }
 
     /// <summary>Mints ek_1, ek_2, … with upstream-style expiry; can hold every mint open or fail the next one.</summary>
+    /// <summary>Holds the first "pool full" answer of <see cref="ISecretCache.ReservePoolPlaceAsync"/> until released.</summary>
+    private sealed class FullAnswerGate(ISecretCache inner) : ISecretCache
+    {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TaskCompletionSource? _held;
+
+        public Task HoldNextFullAnswer()
+        {
+            _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _held.Task;
+        }
+
+        public void ReleaseFullAnswer() => _released.TrySetResult();
+
+        public async ValueTask<PoolPlace?> ReservePoolPlaceAsync(string key, int size)
+        {
+            var place = await inner.ReservePoolPlaceAsync(key, size);
+            if (place is null && Interlocked.Exchange(ref _held, null) is { } held)
+            {
+                held.TrySetResult();
+                await _released.Task;
+            }
+
+            return place;
+        }
+
+        public ClientSecret? Peek(string key) => inner.Peek(key);
+
+        public void Forget(string key) => inner.Forget(key);
+
+        public Task<SharedSecretUpdate> UpdateSharedAsync(string key, Func<ClientSecret, bool> keep, Func<CancellationToken, Task<ClientSecret>> mint, CancellationToken cancellationToken) =>
+            inner.UpdateSharedAsync(key, keep, mint, cancellationToken);
+
+        public ValueTask<PoolTake> TakeFromPoolAsync(string key, Func<ClientSecret, bool> usable) => inner.TakeFromPoolAsync(key, usable);
+
+        public ValueTask<int> AddToPoolAsync(string key, PoolPlace place, ClientSecret secret) => inner.AddToPoolAsync(key, place, secret);
+
+        public ValueTask ReleasePoolPlaceAsync(string key, PoolPlace place) => inner.ReleasePoolPlaceAsync(key, place);
+
+        public ValueTask ClearPoolAsync(string key) => inner.ClearPoolAsync(key);
+    }
+
     private sealed class ScriptedMinter(TimeProvider time) : IClientSecretMinter
     {
         private readonly ConcurrentQueue<Exception> _failures = new();

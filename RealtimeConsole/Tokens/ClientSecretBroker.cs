@@ -213,6 +213,8 @@ public sealed class ClientSecretBroker : IDisposable
         {
             if (slot.Refill is { IsCompleted: false } running)
             {
+                // The running refill may already have found the pool full before this take: it looks once more before it ends.
+                slot.RefillAgain = true;
                 return running;
             }
 
@@ -227,6 +229,23 @@ public sealed class ClientSecretBroker : IDisposable
     }
 
     private async Task RefillPoolAsync(SecretSlot slot, string key, SessionConfiguration session)
+    {
+        while (await FillPoolAsync(slot, key, session))
+        {
+            lock (slot.Gate)
+            {
+                if (!slot.RefillAgain || _stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                slot.RefillAgain = false;
+            }
+        }
+    }
+
+    /// <summary>Mints until the pool is full (true) or a mint is refused (false: stop until the retry delay has passed).</summary>
+    private async Task<bool> FillPoolAsync(SecretSlot slot, string key, SessionConfiguration session)
     {
         // Each mint claims its place first, so instances filling one shared pool together never overfill it.
         while (!_stopping.IsCancellationRequested && await _cache.ReservePoolPlaceAsync(key, _options.PoolSize) is { } place)
@@ -243,13 +262,16 @@ public sealed class ClientSecretBroker : IDisposable
                 lock (slot.Gate)
                 {
                     slot.NextRefreshAttempt = _time.GetUtcNow() + _options.FailedRefreshRetryDelay;
+                    slot.RefillAgain = false;
                 }
 
-                return;
+                return false;
             }
 
             _signals.OnPoolLevelChanged(await _cache.AddToPoolAsync(key, place, secret));
         }
+
+        return true;
     }
 
     private Task<SharedSecretUpdate> StartSharedUpdate(SecretSlot slot, string key, SessionConfiguration session, Func<ClientSecret, bool> keep)
@@ -381,6 +403,9 @@ public sealed class ClientSecretBroker : IDisposable
         public string? Refused { get; set; }
 
         public Task? Refill { get; set; }
+
+        /// <summary>A take came while <see cref="Refill"/> ran: it checks the pool once more before ending.</summary>
+        public bool RefillAgain { get; set; }
     }
 }
 
