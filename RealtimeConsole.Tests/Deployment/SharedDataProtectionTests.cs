@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Xml.Linq;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RealtimeConsole.Deployment;
@@ -105,8 +106,51 @@ public sealed class SharedDataProtectionTests : IAsyncLifetime
         }
 
         using var loaded = KeyRingCertificate.Load(Settings(good, Password));
-        Assert.True(loaded!.HasPrivateKey);
+        Assert.True(loaded!.Current.HasPrivateKey);
+        Assert.Empty(loaded.Previous);
         Assert.Null(KeyRingCertificate.Load(Settings(null, null)));
+
+        // A certificate rotated out is checked the same way, and named by its place in the list.
+        var previousCases = new (string? Path, string? Password, string Expected)[]
+        {
+            (Path.Combine(_directory, "old.pfx"), Password, "Deployment:DataProtection:PreviousCertificates:0:Path is '"),
+            (good, "wrong password", "Deployment:DataProtection:PreviousCertificates:0:Path '" + good + "' cannot be opened with Deployment:DataProtection:PreviousCertificates:0:Password"),
+            (publicOnly, Password, "holds no private key"),
+            (null, Password, "Deployment:DataProtection:PreviousCertificates:0:Password is set but Deployment:DataProtection:PreviousCertificates:0:Path is not"),
+        };
+        foreach (var (path, password, expected) in previousCases)
+        {
+            var error = Assert.Throws<DeploymentConfigurationException>(() => KeyRingCertificate.Load(Settings(good, Password, (path, password))));
+            Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("wrong password", error.Message, StringComparison.Ordinal);
+        }
+
+        var withoutCurrent = Assert.Throws<DeploymentConfigurationException>(() => KeyRingCertificate.Load(Settings(null, null, (good, Password))));
+        Assert.Contains("PreviousCertificates is set but Deployment:DataProtection:Certificate is not", withoutCurrent.Message, StringComparison.Ordinal);
+        using var rotated = KeyRingCertificate.Load(Settings(good, Password, (good, Password)));
+        Assert.Single(rotated!.Previous);
+    }
+
+    [Fact]
+    public void Rotating_the_certificate_keeps_the_keys_it_encrypted_readable_and_encrypts_new_keys_with_the_new_one_only()
+    {
+        var oldCertificate = WriteCertificate("old.pfx", Password);
+        var newCertificate = WriteCertificate("new.pfx", Password);
+        var before = Instance("rotate", "a", oldCertificate);
+        var fromBefore = Protector(before).Protect("protected before the rotation");
+
+        // After the rotation: the new certificate encrypts, the old one still reads the key it encrypted.
+        var after = Instance("rotate", "b", newCertificate, (oldCertificate, Password));
+        Assert.Equal("protected before the rotation", Protector(after).Unprotect(fromBefore));
+        var now = DateTimeOffset.UtcNow;
+        var created = after.Services.GetRequiredService<IKeyManager>().CreateNewKey(now, now.AddDays(90));
+
+        // The key made after the rotation is encrypted with the new certificate only: an instance holding nothing but the new
+        // certificate opens it, and not the key the old one encrypted (so the old certificate stays listed until that key is no longer needed).
+        var ring = Instance("rotate", "c", newCertificate).Services.GetRequiredService<IKeyManager>().GetAllKeys();
+        Assert.Equal(2, ring.Count);
+        Assert.NotNull(ring.Single(key => key.KeyId == created.KeyId).Descriptor);
+        Assert.ThrowsAny<CryptographicException>(() => ring.Single(key => key.KeyId != created.KeyId).Descriptor);
     }
 
     [Fact]
@@ -170,9 +214,11 @@ public sealed class SharedDataProtectionTests : IAsyncLifetime
         return (restored, restart);
     }
 
-    private ConsoleAppFactory Instance(string deployment, string id, string? certificatePath)
+    private ConsoleAppFactory Instance(string deployment, string id, string? certificatePath, (string Path, string Password)? previous = null)
     {
         var instance = new ConsoleAppFactory()
+            .WithSetting(KeyRingCertificate.PreviousSection + ":0:Path", previous?.Path)
+            .WithSetting(KeyRingCertificate.PreviousSection + ":0:Password", previous?.Password)
             .WithSetting("ConnectionStrings:Redis", _redis.ConnectionString)
             .WithSetting("Deployment:Name", deployment)
             .WithSetting("Deployment:InstanceId", id)
@@ -216,9 +262,11 @@ public sealed class SharedDataProtectionTests : IAsyncLifetime
         return path;
     }
 
-    private static IConfiguration Settings(string? path, string? password) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    private static IConfiguration Settings(string? path, string? password, (string? Path, string? Password)? previous = null) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
     {
         [KeyRingCertificate.CertificateSetting] = path,
         [KeyRingCertificate.PasswordSetting] = password,
+        [KeyRingCertificate.PreviousSection + ":0:Path"] = previous?.Path,
+        [KeyRingCertificate.PreviousSection + ":0:Password"] = previous?.Password,
     }).Build();
 }

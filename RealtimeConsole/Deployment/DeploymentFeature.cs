@@ -26,7 +26,7 @@ public static class DeploymentFeature
         services.AddSingleton(sp => new ConsoleInstance(sp.GetRequiredService<IOptions<DeploymentOptions>>().Value.InstanceId, sp.GetRequiredService<TimeProvider>().GetUtcNow()));
 
         // Loaded now, like the connection string below: a certificate that cannot work stops the start in words.
-        var keyRingCertificate = KeyRingCertificate.Load(configuration);
+        var keyRingCertificates = KeyRingCertificate.Load(configuration);
         if (DeploymentOptions.ResolveStore(configuration) == StateStoreKind.Redis)
         {
             // Parsed now, so a connection string that cannot work stops the start with words instead of a stack trace later.
@@ -42,12 +42,12 @@ public static class DeploymentFeature
             services.AddSingleton<DeploymentHeartbeat>();
             services.AddHostedService(sp => sp.GetRequiredService<DeploymentHeartbeat>());
             services.AddHealthChecks().AddCheck<SharedStoreHealthCheck>(SharedStoreHealthCheck.Name);
-            services.AddSharedDataProtection(keyRingCertificate);
+            services.AddSharedDataProtection(keyRingCertificates);
         }
-        else if (keyRingCertificate is not null)
+        else if (keyRingCertificates is not null)
         {
             // Alone, the key ring lives in the default folder: encrypted there too.
-            services.AddDataProtection().ProtectKeysWithCertificate(keyRingCertificate);
+            services.AddDataProtection().ProtectKeysWith(keyRingCertificates);
         }
 
         return services;

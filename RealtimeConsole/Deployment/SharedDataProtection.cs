@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using System.Xml.Linq;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -19,15 +18,10 @@ public static class SharedDataProtection
     public const string KeyRingKey = "data-protection-keys";
 
     /// <summary>Needs <see cref="RedisStore"/> in the container; <see cref="DeploymentFeature.AddDeploymentCore"/> calls it when the store is Redis.</summary>
-    /// <param name="keyRingCertificate">Encrypts each key before it goes to Redis (<see cref="KeyRingCertificate"/>); null stores them as Data Protection writes them.</param>
-    public static IServiceCollection AddSharedDataProtection(this IServiceCollection services, X509Certificate2? keyRingCertificate = null)
+    /// <param name="keyRingCertificates">Encrypt each key before it goes to Redis (<see cref="KeyRingCertificate"/>); null stores them as Data Protection writes them.</param>
+    public static IServiceCollection AddSharedDataProtection(this IServiceCollection services, KeyRingCertificates? keyRingCertificates = null)
     {
-        var protection = services.AddDataProtection();
-        if (keyRingCertificate is not null)
-        {
-            // Also registers the certificate for decryption, so no certificate store is needed to read the ring back.
-            protection.ProtectKeysWithCertificate(keyRingCertificate);
-        }
+        services.AddDataProtection().ProtectKeysWith(keyRingCertificates);
 
         // Read from the validated options rather than fixed at registration: every instance of one Deployment:Name is one application.
         services.AddOptions<DataProtectionOptions>()
