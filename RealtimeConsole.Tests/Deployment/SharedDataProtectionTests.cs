@@ -199,6 +199,28 @@ public sealed class SharedDataProtectionTests : IAsyncLifetime
         Assert.Equal(before, KeyIds(await RingAsync("restart")));
     }
 
+    [Fact]
+    public async Task A_key_revoked_before_Redis_restarts_empty_stays_revoked_for_an_instance_that_joins_after()
+    {
+        var a = Instance("revoke", "a", certificatePath: null);
+        var fromA = Protector(a).Protect("protected with a key that leaked");
+        var keys = a.Services.GetRequiredService<IKeyManager>();
+        var leaked = Assert.Single(keys.GetAllKeys());
+        keys.RevokeKey(leaked.KeyId, "leaked");
+
+        var (restored, restart) = RestoredAfterRestart(a);
+        await _redis.StopAsync();
+        restart.TrySetResult();
+        await _redis.StartAsync();
+
+        // Both come back: the key (payloads it protected stay recognisable) and its revocation (they stay refused).
+        Assert.Equal(2, await restored.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(await RingAsync("revoke"), entry => entry.StartsWith("<revocation", StringComparison.Ordinal) && entry.Contains(leaked.KeyId.ToString(), StringComparison.Ordinal));
+        var joining = Instance("revoke", "b", certificatePath: null);
+        Assert.True(joining.Services.GetRequiredService<IKeyManager>().GetAllKeys().Single(key => key.KeyId == leaked.KeyId).IsRevoked);
+        Assert.ThrowsAny<CryptographicException>(() => Protector(joining).Unprotect(fromA));
+    }
+
     /// <summary>Completes with how many keys the instance wrote back at its first check of the ring once Redis is back (armed by the caller once Redis is down).</summary>
     private static (TaskCompletionSource<int> Restored, TaskCompletionSource Restart) RestoredAfterRestart(ConsoleAppFactory instance)
     {

@@ -42,9 +42,11 @@ public static class SharedDataProtection
 public sealed partial class SharedKeyRingRepository : IXmlRepository
 {
     private const string KeyElementName = "key";
+    private const string RevocationElementName = "revocation";
 
-    // Pairs of (Lua pattern matching a stored key of that id, element): adds only the keys the list lacks, in one step, so
-    // instances restoring at the same moment add each key once (Data Protection refuses a ring holding one id twice).
+    // Pairs of (Lua pattern matching the stored form of that element, element): adds only the keys and revocations the list
+    // lacks, in one step, so instances restoring at the same moment add each once (Data Protection refuses a ring holding one
+    // key id twice).
     private const string RestoreScript = """
         local held = redis.call('LRANGE', KEYS[1], 0, -1)
         local added = 0
@@ -70,7 +72,8 @@ public sealed partial class SharedKeyRingRepository : IXmlRepository
     // One restore at a time here, so callers that see Redis back together cost one script, not one each.
     private readonly Lock _restoring = new();
 
-    // Every key element this instance has read or made, by id: what it serves beside the last read, and writes back to a Redis that lacks them.
+    // Every key and revocation this instance has read or made, by identity: what it serves beside the last read, and writes
+    // back to a Redis that lacks them (a revoked key must not come back usable with a Redis restarted empty).
     private readonly Dictionary<string, XElement> _known = new(StringComparer.Ordinal);
     private IReadOnlyCollection<XElement> _lastRead = [];
 
@@ -116,7 +119,7 @@ public sealed partial class SharedKeyRingRepository : IXmlRepository
 
         lock (_gate)
         {
-            var read = _lastRead.Select(IdOf).ToHashSet(StringComparer.Ordinal);
+            var read = _lastRead.Select(IdentityOf).ToHashSet(StringComparer.Ordinal);
             return [.. _lastRead, .. _known.Where(k => !read.Contains(k.Key)).Select(k => k.Value)];
         }
     }
@@ -168,7 +171,7 @@ public sealed partial class SharedKeyRingRepository : IXmlRepository
             var added = 0;
             if (known.Length > 0)
             {
-                var pairs = known.SelectMany(k => new RedisValue[] { StoredKeyPattern(k), k.ToString(SaveOptions.DisableFormatting) }).ToArray();
+                var pairs = known.SelectMany(k => new RedisValue[] { StoredPattern(k), k.ToString(SaveOptions.DisableFormatting) }).ToArray();
                 added = (int)_store.Database.ScriptEvaluate(RestoreScript, [_ringKey], pairs);
             }
 
@@ -185,19 +188,30 @@ public sealed partial class SharedKeyRingRepository : IXmlRepository
     {
         foreach (var element in elements)
         {
-            if (IdOf(element) is { } id)
+            if (IdentityOf(element) is { } identity)
             {
-                _known.TryAdd(id, element);
+                _known.TryAdd(identity, element);
             }
         }
     }
 
-    private static string? IdOf(XElement element) => element.Name.LocalName == KeyElementName ? (string?)element.Attribute("id") : null;
+    /// <summary>A key by its id; a revocation by the key it revokes (or "*", every key made before it) and its date; null for anything else.</summary>
+    private static string? IdentityOf(XElement element) => element.Name.LocalName switch
+    {
+        KeyElementName => (string?)element.Attribute("id"),
+        RevocationElementName => $"revocation {(string?)element.Element(KeyElementName)?.Attribute("id")} {(string?)element.Element("revocationDate")}",
+        _ => null,
+    };
 
-    /// <summary>A Lua pattern matching the stored form of a key element of the same id (ids are GUIDs: only '-' needs escaping).</summary>
-    private static string StoredKeyPattern(XElement key) =>
-        "^<key[^>]*%sid=\"" + IdOf(key)!.Replace("-", "%-", StringComparison.Ordinal) + "\"";
+    /// <summary>A Lua pattern matching the stored form of a key element of the same id, or of the same revocation.</summary>
+    private static string StoredPattern(XElement element) => element.Name.LocalName == KeyElementName
+        ? "^<key[^>]*%sid=\"" + LuaLiteral((string)element.Attribute("id")!) + "\""
+        : "^<revocation.*<revocationDate>" + LuaLiteral((string?)element.Element("revocationDate") ?? "") + "</revocationDate>.*<key id=\""
+            + LuaLiteral((string?)element.Element(KeyElementName)?.Attribute("id") ?? "") + "\"";
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The shared store lacked {Count} Data Protection key(s) this instance holds (made while it was unreachable, or lost when Redis restarted empty); wrote them back.")]
+    /// <summary>Matches <paramref name="text"/> literally in a Lua pattern (every punctuation character escaped with %).</summary>
+    private static string LuaLiteral(string text) => string.Concat(text.Select(c => char.IsAsciiLetterOrDigit(c) ? c.ToString() : "%" + c));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The shared store lacked {Count} Data Protection key(s) or revocation(s) this instance holds (made while it was unreachable, or lost when Redis restarted empty); wrote them back.")]
     private static partial void LogRestored(ILogger logger, int count);
 }
