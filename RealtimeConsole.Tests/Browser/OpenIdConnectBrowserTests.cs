@@ -23,6 +23,15 @@ public sealed class OpenIdConnectBrowserTests(BrowserFixture fixture) : IAsyncLi
             .WithSetting("Auth:OpenIdConnect:RequireHttpsMetadata", "false")
             .WithSetting("Auth:OpenIdConnect:RoleMap:support", ConsoleRoles.Viewer);
         await _provider.RegisterConsoleAsync(_console.BaseAddress);
+
+        // Warm both ends before the browser's timed navigation: the first challenge fetches the provider's metadata and keys,
+        // and each server compiles its pipeline on its first request (up to a minute on a loaded 2-core machine).
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(120) };
+        using var challenge = await client.GetAsync(_console.BaseAddress);
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, challenge.StatusCode);
+        Assert.StartsWith(_provider.Address.ToString(), challenge.Headers.Location!.ToString(), StringComparison.Ordinal);
+        using var authorize = await client.GetAsync(challenge.Headers.Location);
+        Assert.Equal(System.Net.HttpStatusCode.OK, authorize.StatusCode);
     }
 
     public async Task DisposeAsync()
