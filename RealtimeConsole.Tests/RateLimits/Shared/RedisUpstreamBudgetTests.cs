@@ -96,6 +96,48 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_grant_a_refusal_and_an_answer_are_one_round_trip_to_Redis_each()
+    {
+        var (first, _) = Instance(60);
+        var (second, _) = Instance(60);
+        var probe = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        await first.CompleteAsync(probe.Ticket, Headers(20, 18));
+
+        // Each connection sends a script's text once (EVAL, then SCRIPT LOAD, not awaited); from then on a step is one EVALSHA.
+        var warm = await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        await second.CompleteAsync(warm.Ticket, Headers(20, 17));
+        await using var log = await RedisCommandLog.StartAsync(_redis);
+
+        // Every command the instance's connection sends between two marks (commands a script runs inside Redis are not its own;
+        // the client library's keep-alive PING is not the budget's).
+        async Task<List<string>> SentByAsync(string instance, Func<Task> step)
+        {
+            var from = await log.MarkAsync("before-" + Guid.NewGuid());
+            await step();
+            var to = await log.MarkAsync("after-" + Guid.NewGuid());
+            return [.. log.Commands.Where(c => c.Index > from && c.Index < to && c.Client == "realtime-console:" + instance && c.Name != "PING").Select(c => c.Name)];
+        }
+
+        var granted = default(BudgetDecision);
+        var grant = await SentByAsync("i1", async () => granted = await second.AcquireAsync(TimeSpan.Zero, CancellationToken.None));
+        Assert.True(granted.IsGranted);
+        Assert.Equal(["EVALSHA"], grant);
+
+        var answer = await SentByAsync("i1", () => second.CompleteAsync(granted.Ticket, Headers(20, 16)).AsTask());
+        Assert.Equal(["EVALSHA"], answer);
+
+        // Spent: the refusal, with its time to wait, costs one round trip too.
+        for (var i = 0; i < 20 && (await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted; i++)
+        {
+        }
+
+        var refused = default(BudgetDecision);
+        var refusal = await SentByAsync("i0", async () => refused = await first.AcquireAsync(TimeSpan.Zero, CancellationToken.None));
+        Assert.False(refused.IsGranted);
+        Assert.Equal(["EVALSHA"], refusal);
+    }
+
+    [Fact]
     public async Task An_answer_lowers_the_shared_level_to_what_upstream_has_left_minus_requests_sent_after_it()
     {
         var (first, _) = Instance(20);
