@@ -1,5 +1,6 @@
 using RealtimeConsole.Bench;
 using RealtimeConsole.Simulator;
+using RealtimeConsole.Tests.Infrastructure;
 
 namespace RealtimeConsole.Tests.Bench;
 
@@ -232,6 +233,21 @@ public sealed class BenchStrategyTests
         Assert.True(two.Upstream429 > one.Upstream429, $"two instances sent {two.Upstream429} requests into 429s, one sent {one.Upstream429}");
         // Two budgets each believe what upstream said to them: the gap a shared store closes.
         Assert.Equal(0, two.UserErrors5xx);
+    }
+
+    [Fact]
+    public async Task Broker_redis_instances_spend_one_budget_so_the_burst_that_overruns_per_instance_brokers_sends_no_429()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var burst = BenchScenario.Create("burst", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), quotaPerMinute: 6);
+
+        var shared = await BenchRunner.RunAsync(burst, new BrokerRedisStrategy(redis.ConnectionString), instances: 2);
+
+        // The same burst as Per_instance_brokers_each_learn_the_limit_but_together_overrun_it_on_a_burst: one budget for both.
+        Assert.Equal(0, shared.Upstream429);
+        Assert.Equal(0, shared.UserErrors5xx);
+        Assert.Equal(6, shared.Calls);
+        Assert.Equal(burst.Arrivals.Count, shared.UsersServed + shared.UserRefusedWithRetryAfter);
     }
 
     [Theory]

@@ -51,10 +51,13 @@ public static class BenchRunner
     }
 
     /// <summary>Runs <paramref name="strategyName"/> on <paramref name="instances"/> server instances (users spread round-robin), each with its own cache.</summary>
-    public static async Task<StrategyFigures> RunAsync(BenchScenario scenario, string strategyName, bool realTime = false, int instances = 1)
+    public static Task<StrategyFigures> RunAsync(BenchScenario scenario, string strategyName, bool realTime = false, int instances = 1) =>
+        RunAsync(scenario, BenchStrategies.Find(strategyName), realTime, instances);
+
+    /// <summary>Runs <paramref name="strategy"/> as configured by its creator (e.g. <see cref="BrokerRedisStrategy"/> on a given Redis).</summary>
+    public static async Task<StrategyFigures> RunAsync(BenchScenario scenario, BenchStrategy strategy, bool realTime = false, int instances = 1)
     {
         await using var world = await BenchWorld.StartAsync(scenario.QuotaPerMinute, realTime, guessPerMinute: scenario.ConfiguredPerMinute);
-        var strategy = BenchStrategies.Find(strategyName);
         var routes = Enumerable.Range(0, instances).Select(i => strategy.CreateRoute(world, i)).ToArray();
         // Settling blocks: the driver runs on its own thread, outside the world.
         var users = await Task.Factory.StartNew(() => DriveAsync(scenario, world, routes), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();

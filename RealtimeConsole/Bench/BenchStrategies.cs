@@ -139,11 +139,21 @@ public sealed class BrokerStrategy : BenchStrategy
 /// </summary>
 public sealed class BrokerRedisStrategy : BenchStrategy
 {
+    private readonly string? _connectionString;
+
+    public BrokerRedisStrategy()
+    {
+    }
+
+    /// <summary>On the Redis at <paramref name="connectionString"/> instead of the bench's own.</summary>
+    public BrokerRedisStrategy(string connectionString) => _connectionString = connectionString;
+
     public override string Name => "broker-redis";
 
     public override int Order => 55;
 
-    public override IBenchRoute CreateRoute(BenchWorld world, int instance) => new BrokerCallRoute(world.BrokerInstance(instance, BenchRedis.ConnectionString), Name);
+    public override IBenchRoute CreateRoute(BenchWorld world, int instance) =>
+        new BrokerCallRoute(world.BrokerInstance(instance, _connectionString ?? BenchRedis.ConnectionString), Name);
 }
 
 /// <summary>The broker handing out its Shared-mode secret; the browser then posts its offer upstream itself (unbudgeted).</summary>
