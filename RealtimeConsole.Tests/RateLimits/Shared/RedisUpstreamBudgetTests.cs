@@ -295,6 +295,32 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Redis_that_stops_answering_for_longer_than_the_timeout_is_a_local_share_not_an_error()
+    {
+        var (budget, store) = Instance(60);
+        var probe = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        await budget.CompleteAsync(probe.Ticket, Headers(20, 19));
+
+        // Slow, not gone: the server holds every client's commands for longer than the instance's 2 s timeout (the pause
+        // lasts while the connection that asked for it is open).
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "6000", "ALL");
+
+        var during = await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        Assert.True(during.IsGranted);
+        Assert.False(store.IsAvailable);
+        Assert.NotNull(store.UnreachableSince);
+        Assert.Equal(LimitSource.LocalShare, budget.Source);
+        Assert.Equal(20, budget.LocalSharePerMinute);
+
+        // Once the server answers again the instance rejoins the shared budget.
+        await WaitUntil(() => store.IsAvailable, "the store to answer again", [store], advanceClock: true);
+        Assert.True((await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None)).IsGranted);
+        Assert.Null(budget.LocalSharePerMinute);
+        Assert.NotEqual(LimitSource.LocalShare, budget.Source);
+    }
+
+    [Fact]
     public async Task Back_on_a_Redis_that_kept_its_state_the_requests_spent_alone_are_charged_to_the_shared_level()
     {
         var (first, store) = Instance(20);
