@@ -9,23 +9,27 @@ namespace RealtimeConsole.RateLimits.Shared;
 /// </summary>
 public sealed class RedisCooldown : IUpstreamCooldown, IDisposable
 {
-    // Sets the cooldown only if it ends later than the one already set.
+    // Sets the cooldown only if it ends later than the one already set. The key lives for the cooldown's length (ARGV[3] ms,
+    // from the instance's clock), not until a time on Redis's clock: a server whose clock differs from the instances' would
+    // otherwise drop it early (at once, if its clock is ahead by more than the cooldown) or keep it too long.
     private const string CoolDownScript = """
         local current = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
         if tonumber(ARGV[1]) <= current then return 0 end
         redis.call('HSET', KEYS[1], 'until', ARGV[1], 'reason', ARGV[2])
-        redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
         return 1
         """;
 
     private readonly SharedCooldown _local;
     private readonly RedisStore _store;
+    private readonly TimeProvider _time;
     private readonly RedisKey _key;
     private readonly RedisChannel _channel;
 
     public RedisCooldown(RedisStore store, TimeProvider time)
     {
         _store = store;
+        _time = time;
         _local = new SharedCooldown(time);
         _local.Changed += () => Changed?.Invoke();
         _key = store.Key("cooldown");
@@ -86,7 +90,8 @@ public sealed class RedisCooldown : IUpstreamCooldown, IDisposable
     {
         try
         {
-            if ((long)await _store.Database.ScriptEvaluateAsync(CoolDownScript, [_key], [until.ToUnixTimeMilliseconds(), reason]) == 1)
+            var lasts = (long)Math.Max(1, Math.Ceiling((until - _time.GetUtcNow()).TotalMilliseconds));
+            if ((long)await _store.Database.ScriptEvaluateAsync(CoolDownScript, [_key], [until.ToUnixTimeMilliseconds(), reason, lasts]) == 1)
             {
                 await _store.Subscriber.PublishAsync(_channel, "set");
             }
