@@ -264,6 +264,21 @@ public sealed class BenchStrategyTests
         Assert.Equal(0, figures.UsersOtherwiseFailed);
     }
 
+    [Theory]
+    [InlineData("unknown-limit")]     // every instance guesses 3× the real limit
+    [InlineData("unknown-limit-low")] // a third of it
+    public async Task Two_instances_on_one_Redis_learn_an_unknown_limit_from_the_simulator_and_send_no_429(string name)
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var scenario = BenchScenario.Create(name, TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(2), quotaPerMinute: 30);
+
+        var figures = await BenchRunner.RunAsync(scenario, new BrokerRedisStrategy(redis.ConnectionString), instances: 2);
+
+        Assert.Equal(0, figures.Upstream429);
+        Assert.True(figures.QuotaUtilization >= 0.98, $"utilization {figures.QuotaUtilization:P1}");
+        Assert.Equal((0, 0), (figures.UsersOtherwiseFailed, figures.UserErrors5xx));
+    }
+
     [Fact]
     public async Task Broker_tells_refused_users_when_to_retry_and_asks_upstream_once_under_insufficient_quota()
     {
