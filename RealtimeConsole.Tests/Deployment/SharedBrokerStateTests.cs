@@ -10,8 +10,8 @@ using RealtimeConsole.Upstream;
 namespace RealtimeConsole.Tests.Deployment;
 
 /// <summary>
-/// Three real console instances sharing one real redis-server, in front of one upstream that enforces its limit as OpenAI
-/// does: they spend one budget, wait out one cooldown, and ask about quota once. Real time, each test a few seconds.
+/// Three real console instances, each on its own 127.0.0.1 socket, sharing one real redis-server, in front of one upstream
+/// that enforces its limit as OpenAI does: they spend one budget, wait out one cooldown, and ask about quota once. Real time, each test a few seconds.
 /// </summary>
 public sealed class SharedBrokerStateTests : IAsyncLifetime
 {
@@ -24,9 +24,11 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
     private HttpClient[] Instances(StrictUpstream upstream, int count, int guess, string maxQueueWait = "00:00:02")
     {
         var clients = new HttpClient[count];
+        var defaults = new DeploymentOptions();
         for (var i = 0; i < count; i++)
         {
-            var instance = _deployment.InMemory("instance-" + i)
+            // Real app instances on 127.0.0.1 sockets, as a deployment runs them behind its proxy.
+            clients[i] = _deployment.OnLoopback("instance-" + i, defaults.HeartbeatInterval, defaults.InstanceTimeout, instance => instance
                 .WithSetting("Realtime:MaxQueueWait", maxQueueWait)
                 .WithSetting("Realtime:CooldownReleaseJitter", "00:00:00")
                 // A 429 asking for longer than this is answered to the caller at once instead of waited out in the request.
@@ -35,8 +37,8 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
                 .WithSetting("Realtime:SecretMode", "PerSession")
                 .WithSetting("Realtime:ClientSecretsPerMinute", guess.ToString(CultureInfo.InvariantCulture))
                 .WithSetting("Realtime:DoorPermitsPerMinute", "100000")
-                .WithServices(s => s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => upstream));
-            clients[i] = instance.CreateClient();
+                .WithServices(s => s.AddHttpClient(UpstreamGate.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => upstream)))
+                .CreateLoopbackClient();
         }
 
         return clients;
