@@ -117,7 +117,7 @@ public sealed class DeploymentHeartbeatTests : IAsyncLifetime
 
     private Participant Instance(string id, string address)
     {
-        var store = new RedisStore(DeploymentOptions.ParseRedis(_redis.ConnectionString, TimeSpan.FromSeconds(1)), Options.Name, id, _time, NullLogger<RedisStore>.Instance);
+        var store = _redis.Connect(Options.Name, id, _time, TimeSpan.FromSeconds(1));
         _disposables.Add(store);
         var members = new DeploymentMembers();
         var contribution = new EchoContribution(id);

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using RealtimeConsole.Bench;
+using RealtimeConsole.Deployment;
 
 namespace RealtimeConsole.Tests.Infrastructure;
 
@@ -18,6 +20,13 @@ public sealed class RedisServer : IAsyncDisposable
     public string ConnectionString => _server.ConnectionString;
 
     public static async Task<RedisServer> StartNewAsync() => new(await LocalRedisServer.StartNewAsync());
+
+    /// <summary>
+    /// One instance's connection to this server, as instance <paramref name="instanceId"/> of <paramref name="deployment"/> holds
+    /// it, with commands timing out after <paramref name="timeout"/> (the caller disposes it).
+    /// </summary>
+    public RedisStore Connect(string deployment, string instanceId, TimeProvider time, TimeSpan timeout) =>
+        new(DeploymentOptions.ParseRedis(ConnectionString, timeout), deployment, instanceId, time, NullLogger<RedisStore>.Instance);
 
     /// <summary>Brings a stopped server back, empty, on the same port.</summary>
     public Task StartAsync() => _server.StartAsync();

@@ -66,7 +66,7 @@ public sealed class InstanceLeftHubTests : IAsyncLifetime
         var betaLeft = Heard(hub, DeploymentAnnouncements.InstanceLeft, "beta");
 
         // An instance that beats once and then vanishes without a word: its record stays until the live ones forget it.
-        await using (var crashed = new RedisStore(DeploymentOptions.ParseRedis(_redis.ConnectionString, TimeSpan.FromSeconds(1)), _deployment, "crashed", TimeProvider.System, NullLogger<RedisStore>.Instance))
+        await using (var crashed = _redis.Connect(_deployment, "crashed", TimeProvider.System, TimeSpan.FromSeconds(1)))
         {
             var options = Options.Create(new DeploymentOptions { Name = _deployment, InstanceTimeout = InstanceTimeout });
             var heartbeat = new DeploymentHeartbeat(crashed, new ConsoleInstance("crashed", DateTimeOffset.UtcNow) { Address = "http://127.0.0.1:5999" }, new DeploymentMembers(), [],

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.Deployment;
 using RealtimeConsole.RateLimits.Shared;
@@ -50,7 +49,7 @@ public sealed class RedisCooldownTests : IAsyncLifetime
 
     private RedisCooldown Instance(TimeProvider time, string id)
     {
-        var store = new RedisStore(DeploymentOptions.ParseRedis(_redis.ConnectionString, TimeSpan.FromSeconds(5)), "cooldown-tests", id, time, NullLogger<RedisStore>.Instance);
+        var store = _redis.Connect("cooldown-tests", id, time, TimeSpan.FromSeconds(5));
         _stores.Add(store);
         var cooldown = new RedisCooldown(store, time);
         _cooldowns.Add(cooldown);

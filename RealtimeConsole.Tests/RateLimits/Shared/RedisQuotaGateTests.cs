@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using RealtimeConsole.Deployment;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.RateLimits.Shared;
@@ -24,7 +23,7 @@ public sealed class RedisQuotaGateTests : IAsyncLifetime
         _redis = await RedisServer.StartNewAsync();
         for (var i = 0; i < 3; i++)
         {
-            var store = new RedisStore(DeploymentOptions.ParseRedis(_redis.ConnectionString, TimeSpan.FromSeconds(5)), "quota-tests", "q" + i, TimeProvider.System, NullLogger<RedisStore>.Instance);
+            var store = _redis.Connect("quota-tests", "q" + i, TimeProvider.System, TimeSpan.FromSeconds(5));
             _stores.Add(store);
             _gates.Add(new RedisQuotaGate(store, "q" + i, TimeProvider.System, probeLease: TimeSpan.FromSeconds(30)));
         }
@@ -55,8 +54,7 @@ public sealed class RedisQuotaGateTests : IAsyncLifetime
         // 30 callers over three instances: one probe goes upstream, the rest wait for its answer (on any instance).
         var first = Callers(30);
         var probe = await ProbeAsync(first);
-        var exhaustedKey = new ConditionWaiter();
-        await using (exhaustedKey)
+        await using (var exhaustedKey = new ConditionWaiter())
         {
             await exhaustedKey.OnKeysAsync(_redis, "*quota:exhausted");
             _gates[probe.Instance].QuotaExhausted(Recheck, "req_out_of_quota");

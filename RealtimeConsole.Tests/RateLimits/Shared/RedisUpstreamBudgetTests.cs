@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.Deployment;
 using RealtimeConsole.RateLimits;
@@ -34,7 +33,7 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
 
     private (RedisUpstreamBudget Budget, RedisStore Store) Instance(int guess, DeploymentMembers? members = null)
     {
-        var store = new RedisStore(DeploymentOptions.ParseRedis(_redis.ConnectionString, TimeSpan.FromSeconds(2)), "budget-tests", "i" + _stores.Count, _time, NullLogger<RedisStore>.Instance);
+        var store = _redis.Connect("budget-tests", "i" + _stores.Count, _time, TimeSpan.FromSeconds(2));
         _stores.Add(store);
         var budget = new RedisUpstreamBudget(UpstreamResource.ClientSecrets, guess, store, members ?? new DeploymentMembers(), _time, Lease);
         _budgets.Add(budget);
