@@ -55,17 +55,19 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
     [Theory]
     [InlineData(60)] // every instance guesses 3× the real limit
     [InlineData(7)]  // a third of it
-    public async Task Sixty_callers_over_three_instances_against_20_per_minute_get_20_secrets_and_honest_refusals_with_no_upstream_429(int guess)
+    public async Task Sixty_callers_over_three_instances_against_20_per_minute_get_20_secrets_and_one_per_refill_then_honest_refusals_with_no_upstream_429(int guess)
     {
         var upstream = new StrictUpstream(20, outOfQuota: false);
-        var clients = Instances(upstream, 3, guess);
+        // Callers wait up to 8 s: longer than a cold probe takes on a busy machine, and longer than the first refill (3 s),
+        // whose answer gives back any slot an overtaken answer held back. So 20 at least are served, whatever the machine.
+        var clients = Instances(upstream, 3, guess, maxQueueWait: "00:00:08");
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var responses = await Spread(clients, 60);
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
 
         var served = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
-        Assert.InRange(served, 19, 20 + (int)Math.Ceiling(elapsed.TotalSeconds / 3));
+        Assert.InRange(served, 20, 20 + (int)Math.Ceiling(elapsed.TotalSeconds / 3));
         Assert.Equal(0, upstream.RateLimited);
         Assert.Equal(served, upstream.Requests);
         var refused = responses.Where(r => r.StatusCode != HttpStatusCode.OK).ToList();

@@ -4,12 +4,16 @@ using System.Text;
 
 namespace RealtimeConsole.Tests.Infrastructure;
 
-/// <summary>Requests per minute with continuous refill, headers on every answer, 429 when over; or always insufficient_quota.</summary>
-public sealed class StrictUpstream(int requestsPerMinute, bool outOfQuota) : HttpMessageHandler
+/// <summary>
+/// Requests per minute with continuous refill, headers on every answer, 429 when over; or always insufficient_quota.
+/// Refills on <paramref name="time"/> (the machine's clock unless a test shares its fake one with the app).
+/// </summary>
+public sealed class StrictUpstream(int requestsPerMinute, bool outOfQuota, TimeProvider? time = null) : HttpMessageHandler
 {
     private readonly Lock _gate = new();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private double _tokens = requestsPerMinute;
-    private DateTimeOffset _last = DateTimeOffset.UtcNow;
+    private DateTimeOffset _last = (time ?? TimeProvider.System).GetUtcNow();
     private int _requests;
     private int _rateLimited;
     private int _stormLeft;
@@ -59,7 +63,7 @@ public sealed class StrictUpstream(int requestsPerMinute, bool outOfQuota) : Htt
                 return Task.FromResult(storm);
             }
 
-            var now = DateTimeOffset.UtcNow;
+            var now = _time.GetUtcNow();
             _tokens = Math.Min(requestsPerMinute, _tokens + ((now - _last).TotalMinutes * requestsPerMinute));
             _last = now;
             admitted = _tokens >= 1;
@@ -76,7 +80,7 @@ public sealed class StrictUpstream(int requestsPerMinute, bool outOfQuota) : Htt
         if (admitted)
         {
             var secret = "ek_" + Guid.NewGuid().ToString("N");
-            response = Json(HttpStatusCode.OK, $$$"""{"value":"{{{secret}}}","expires_at":{{{DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 600}}},"session":{"type":"realtime"}}""");
+            response = Json(HttpStatusCode.OK, $$$"""{"value":"{{{secret}}}","expires_at":{{{_time.GetUtcNow().ToUnixTimeSeconds() + 600}}},"session":{"type":"realtime"}}""");
         }
         else
         {
