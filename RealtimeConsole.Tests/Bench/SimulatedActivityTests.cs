@@ -1,4 +1,5 @@
 using RealtimeConsole.Bench;
+using RealtimeConsole.Tests.Infrastructure;
 
 namespace RealtimeConsole.Tests.Bench;
 
@@ -17,7 +18,7 @@ public sealed class SimulatedActivityTests
             started.Set();
             release.Wait();
         });
-        Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
+        Assert.True(started.Wait(ConditionWaiter.Patience));
 
         var hops = 0;
         var work = activity.Start(async () =>

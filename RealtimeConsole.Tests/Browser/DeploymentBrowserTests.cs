@@ -26,14 +26,14 @@ public sealed class DeploymentBrowserTests(BrowserFixture fixture) : IAsyncLifet
 
         var (desktop, errors) = await fixture.Chromium.OpenPageAsync(1280, 800);
         await ChromiumSession.GotoInteractiveAsync(desktop, new Uri(alpha.BaseAddress, "limits"));
-        await Assertions.Expect(desktop.GetByTestId("instances-panel")).ToHaveAttributeAsync("data-count", "2", new() { Timeout = 30_000 });
+        await Assertions.Expect(desktop.GetByTestId("instances-panel")).ToHaveAttributeAsync("data-count", "2", new() { Timeout = 60_000 });
         await Assertions.Expect(desktop.GetByTestId("instances-total-secrets")).ToHaveTextAsync("5");
         await Assertions.Expect(desktop.GetByTestId("showing")).ToHaveTextAsync("Whole deployment: 2 instances");
         await desktop.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-deployment-1280.png"), FullPage = true });
 
         var (phone, phoneErrors) = await fixture.Chromium.OpenPageAsync(390, 844);
         await ChromiumSession.GotoInteractiveAsync(phone, new Uri(alpha.BaseAddress, "limits"));
-        await Assertions.Expect(phone.GetByTestId("instances-panel")).ToHaveAttributeAsync("data-count", "2", new() { Timeout = 30_000 });
+        await Assertions.Expect(phone.GetByTestId("instances-panel")).ToHaveAttributeAsync("data-count", "2", new() { Timeout = 60_000 });
         var pageWidth = await phone.EvaluateAsync<int>("document.scrollingElement.scrollWidth");
         var viewport = await phone.EvaluateAsync<int>("window.innerWidth");
         await phone.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-deployment-390.png"), FullPage = true });
@@ -47,12 +47,12 @@ public sealed class DeploymentBrowserTests(BrowserFixture fixture) : IAsyncLifet
 
         // The store goes away: the banner says since when; it comes back: the banner says recovered.
         await _deployment.Redis.StopAsync();
-        await Assertions.Expect(desktop.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "degraded", new() { Timeout = 30_000 });
+        await Assertions.Expect(desktop.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "degraded", new() { Timeout = 60_000 });
         await Assertions.Expect(desktop.GetByTestId("store-banner")).ToContainTextAsync("Shared store unreachable since");
         await desktop.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-deployment-degraded-1280.png") });
         var tableScroll = await desktop.EvaluateAsync<int>("(() => { const t = document.querySelector('[data-testid=instances-table] .mud-table-container'); return t.scrollWidth - t.clientWidth; })()");
         Assert.True(tableScroll <= 0, $"The instance table is {tableScroll} px wider than its card on a desktop.");
-        await Assertions.Expect(phone.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "degraded", new() { Timeout = 30_000 });
+        await Assertions.Expect(phone.GetByTestId("store-banner")).ToHaveAttributeAsync("data-state", "degraded", new() { Timeout = 60_000 });
         await phone.EvaluateAsync("window.scrollTo(0, 0)");
         await phone.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-deployment-degraded-390.png") });
 

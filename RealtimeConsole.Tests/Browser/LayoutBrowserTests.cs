@@ -96,7 +96,7 @@ public sealed class LayoutBrowserTests(BrowserFixture fixture)
         await ChromiumSession.GotoInteractiveAsync(page, new Uri(fixture.Server.BaseAddress, "limits"));
         await Assertions.Expect(page.GetByTestId("secret-panel")).ToBeVisibleAsync();
         // The chart draws once it has measured its box: the screenshot waits for its axis labels.
-        await page.Locator(".mud-chart svg text").First.WaitForAsync(new() { Timeout = 30_000 });
+        await page.Locator(".mud-chart svg text").First.WaitForAsync(new() { Timeout = 60_000 });
         // The dashboard's wide tables scroll sideways on a phone by design (they say so); on a desktop they fit.
         await AssertNothingClipsAsync(page, $"limits-{width}", tablesFit: width >= 1280);
 

@@ -22,10 +22,10 @@ public sealed partial class LimitsBrowserTests(BrowserFixture fixture)
         await Assertions.Expect(desktop.GetByTestId("backoff")).ToBeVisibleAsync();
 
         using var http = server.CreateLoopbackClient();
-        using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var mints = await StartStormAsync(http, giveUp.Token);
 
-        await Assertions.Expect(desktop.GetByTestId("last-429")).Not.ToHaveAttributeAsync("data-origin", "none", new() { Timeout = 15_000 });
+        await Assertions.Expect(desktop.GetByTestId("last-429")).Not.ToHaveAttributeAsync("data-origin", "none", new() { Timeout = 60_000 });
         await Assertions.Expect(desktop.GetByTestId("backoff")).Not.ToHaveAttributeAsync("data-kind", "Idle");
         await Assertions.Expect(desktop.GetByTestId("calls-table")).ToContainTextAsync("429");
         await Assertions.Expect(desktop.GetByTestId("upstream-429-request-id")).ToHaveTextAsync(RequestId());
@@ -76,14 +76,14 @@ public sealed partial class LimitsBrowserTests(BrowserFixture fixture)
             await ChromiumSession.GotoInteractiveAsync(page, new Uri(local.BaseAddress, "limits"));
             using var http = await SignIn.LoopbackClientAsync(remote, "remote-login");
             // Counted from here: starting two instances and a browser on a busy machine must not eat the storm's time.
-            giveUp.CancelAfter(TimeSpan.FromSeconds(20));
+            giveUp.CancelAfter(TimeSpan.FromSeconds(120));
             mints = await StartStormAsync(http, giveUp.Token);
 
             await page.GetByTestId("remote-watch").And(page.Locator("[data-name=lab]")).ClickAsync();
 
-            await Assertions.Expect(page.GetByTestId("remote-state")).ToHaveAttributeAsync("data-state", "Connected", new() { Timeout = 15_000 });
+            await Assertions.Expect(page.GetByTestId("remote-state")).ToHaveAttributeAsync("data-state", "Connected", new() { Timeout = 60_000 });
             await Assertions.Expect(page.GetByTestId("showing")).ToHaveTextAsync($"Remote instance {remote.BaseAddress.Authority}");
-            await Assertions.Expect(page.GetByTestId("last-429")).Not.ToHaveAttributeAsync("data-origin", "none", new() { Timeout = 15_000 });
+            await Assertions.Expect(page.GetByTestId("last-429")).Not.ToHaveAttributeAsync("data-origin", "none", new() { Timeout = 60_000 });
             await Assertions.Expect(page.GetByTestId("force-refresh")).ToBeDisabledAsync();
             await Assertions.Expect(page.GetByTestId("calls-table")).ToContainTextAsync("429");
             await page.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-remote-1280.png"), FullPage = true });
@@ -91,7 +91,7 @@ public sealed partial class LimitsBrowserTests(BrowserFixture fixture)
             await giveUp.CancelAsync();
             await Task.WhenAll(mints.Select(m => m.ContinueWith(_ => { }, TaskScheduler.Default)));
             await remote.DisposeAsync();
-            await Assertions.Expect(page.GetByTestId("remote-state")).ToHaveAttributeAsync("data-state", "Reconnecting", new() { Timeout = 15_000 });
+            await Assertions.Expect(page.GetByTestId("remote-state")).ToHaveAttributeAsync("data-state", "Reconnecting", new() { Timeout = 60_000 });
             await Assertions.Expect(page.GetByTestId("remote-stale")).ToContainTextAsync("last update, received at");
             await Assertions.Expect(page.GetByTestId("remote-state-text")).ToContainTextAsync("reconnecting, try");
             await page.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "limits-remote-reconnecting-1280.png"), FullPage = true });
@@ -111,10 +111,13 @@ public sealed partial class LimitsBrowserTests(BrowserFixture fixture)
         }
     }
 
-    /// <summary>Turns on the simulator's 429 storm and starts three mints that run into it (they wait out retries and the cooldown).</summary>
+    /// <summary>
+    /// Turns on the simulator's 429 storm and starts three mints that run into it (they wait out retries and the cooldown).
+    /// The storm outlasts any stall of a busy machine; the test ends it.
+    /// </summary>
     private static async Task<List<Task<HttpResponseMessage>>> StartStormAsync(HttpClient http, CancellationToken giveUp)
     {
-        (await http.PostAsJsonAsync("simulator/admin/faults", new { kind = "rate_limit_storm", seconds = 20 }, giveUp)).EnsureSuccessStatusCode();
+        (await http.PostAsJsonAsync("simulator/admin/faults", new { kind = "rate_limit_storm", seconds = 120 }, giveUp)).EnsureSuccessStatusCode();
         return Enumerable.Range(0, 3).Select(_ => http.PostAsJsonAsync("api/realtime/client-secret", new { }, giveUp)).ToList();
     }
 

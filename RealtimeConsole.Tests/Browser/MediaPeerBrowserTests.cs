@@ -136,7 +136,7 @@ public sealed class MediaPeerBrowserTests(BrowserFixture fixture)
 
         await call.Page.EvaluateAsync("() => __rt.pc.close()");
 
-        await live.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await live.Completion.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Null(Peer.Find(accepted.CallId));
         await call.Page.Context.CloseAsync();
     }

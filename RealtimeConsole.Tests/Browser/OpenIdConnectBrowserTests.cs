@@ -106,7 +106,7 @@ public sealed class OpenIdConnectBrowserTests(BrowserFixture fixture) : IAsyncLi
         Assert.StartsWith(_provider.Address.ToString(), page.Url, StringComparison.Ordinal);
         await page.GetByTestId($"provider-user-{user}").ClickAsync();
         await page.WaitForURLAsync(new Uri(_console.BaseAddress, path).ToString(), new() { Timeout = 60_000 });
-        await page.Locator("[data-interactive=true]").WaitForAsync(new() { Timeout = 15_000 });
+        await page.Locator("[data-interactive=true]").WaitForAsync(new() { Timeout = 60_000 });
         return page;
     }
 }

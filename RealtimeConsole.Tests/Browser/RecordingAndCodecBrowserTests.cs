@@ -65,7 +65,7 @@ public sealed class RecordingAndCodecBrowserTests(BrowserFixture fixture)
         await Assertions.Expect(page.GetByTestId("recording")).ToBeVisibleAsync();
         await page.GetByTestId("send-text").FillAsync("Say something for the recording");
         await page.GetByTestId("send").ClickAsync();
-        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='response.done']").First).ToBeAttachedAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='response.done']").First).ToBeAttachedAsync(new() { Timeout = 60_000 });
         // The reply's transcript deltas sit in one row with their count; opened, it reads as the sentence they make.
         var transcript = page.Locator("[data-testid=log-row][data-group=true][data-type='response.output_audio_transcript.delta']").First;
         await transcript.Locator(".voice-log-line").ClickAsync();

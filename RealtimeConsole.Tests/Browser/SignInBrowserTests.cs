@@ -38,7 +38,7 @@ public sealed class SignInBrowserTests(BrowserFixture fixture)
             Assert.Equal(SameSiteAttribute.Lax, cookie.SameSite);
 
             await page.GetByTestId("connect").ClickAsync();
-            await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected", new() { Timeout = 20_000 });
+            await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected", new() { Timeout = 60_000 });
             await page.GetByTestId("disconnect").ClickAsync();
             await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Idle");
 

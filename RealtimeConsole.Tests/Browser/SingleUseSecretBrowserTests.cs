@@ -9,7 +9,7 @@ namespace RealtimeConsole.Tests.Browser;
 [Collection(BrowserCollection.Name)]
 public sealed class SingleUseSecretBrowserTests(BrowserFixture fixture)
 {
-    private static readonly LocatorAssertionsToHaveAttributeOptions Slow = new() { Timeout = 20_000 };
+    private static readonly LocatorAssertionsToHaveAttributeOptions Slow = new() { Timeout = 60_000 };
 
     [Fact]
     public async Task A_reused_shared_key_refused_with_401_is_replaced_once_and_the_page_connects()

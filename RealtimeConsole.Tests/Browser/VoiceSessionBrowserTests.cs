@@ -37,17 +37,17 @@ public sealed class VoiceSessionBrowserTests(BrowserFixture fixture)
         await page.GetByText("Push-to-talk (turns VAD off)").ClickAsync();
         await page.GetByTestId("connect").ClickAsync();
         await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected", Slow);
-        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='session.created']")).ToHaveCountAsync(1, new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='session.created']")).ToHaveCountAsync(1, new() { Timeout = 60_000 });
 
         await page.GetByTestId("send-text").FillAsync("Hello from Chromium");
         await page.GetByTestId("send").ClickAsync();
-        await Assertions.Expect(page.Locator("[data-testid=turn][data-speaker=assistant]").First).ToContainTextAsync("Hello from Chromium", new() { Timeout = 10_000 });
-        await Assertions.Expect(page.GetByTestId("usage")).Not.ToContainTextAsync("0 responses", new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator("[data-testid=turn][data-speaker=assistant]").First).ToContainTextAsync("Hello from Chromium", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("usage")).Not.ToContainTextAsync("0 responses", new() { Timeout = 60_000 });
 
         var background = await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");
         await page.GetByTestId("send-text").FillAsync("Please switch to dark mode");
         await page.GetByTestId("send").ClickAsync();
-        await Assertions.Expect(page.Locator("[data-testid=tool-call][data-tool=set_theme]")).ToHaveCountAsync(1, new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator("[data-testid=tool-call][data-tool=set_theme]")).ToHaveCountAsync(1, new() { Timeout = 60_000 });
         await Assertions.Expect(page.Locator("body")).Not.ToHaveCSSAsync("background-color", background);
         await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='response.done']").First).ToBeAttachedAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "voice-session-connected-1280.png"), FullPage = true });
@@ -79,7 +79,7 @@ public sealed class VoiceSessionBrowserTests(BrowserFixture fixture)
         await page.GetByTestId("connect").ClickAsync();
         Assert.Contains("\"turn_detection\"", (await secretRequest).PostData, StringComparison.Ordinal);
         await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected", Slow);
-        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='session.updated']").First).ToBeAttachedAsync(new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='session.updated']").First).ToBeAttachedAsync(new() { Timeout = 60_000 });
         await page.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "voice-session-direct-390.png") });
 
         await page.GetByTestId("disconnect").ClickAsync();

@@ -27,7 +27,7 @@ public sealed class VoiceTurnsBrowserTests(BrowserFixture fixture)
 
         await page.GetByTestId("connect").ClickAsync();
         await Assertions.Expect(page.GetByTestId("upstream-status")).Not.ToHaveAttributeAsync("data-kind", "Idle", Slow);
-        await Assertions.Expect(page.GetByTestId("upstream-status-headline")).ToContainTextAsync(" at ", new() { Timeout = 5_000 });
+        await Assertions.Expect(page.GetByTestId("upstream-status-headline")).ToContainTextAsync(" at ", new() { Timeout = 60_000 });
         await Assertions.Expect(page.GetByTestId("upstream-status-429")).ToContainTextAsync("x-request-id req_");
         await page.ScreenshotAsync(new() { Path = Path.Combine(ChromiumSession.ScreenshotDirectory, "voice-storm-waiting-1280.png"), FullPage = true });
 
@@ -73,7 +73,7 @@ public sealed class VoiceTurnsBrowserTests(BrowserFixture fixture)
         var earlier = peer.CallIds;
         await page.GetByTestId("connect").ClickAsync();
         await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected", Slow);
-        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='session.updated']").First).ToBeAttachedAsync(new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='session.updated']").First).ToBeAttachedAsync(new() { Timeout = 60_000 });
 
         // The log is virtualized (audio deltas flood it): rows are counted through its type filter, not by scrolling.
         var filter = page.Locator("input[data-testid=log-filter]");
@@ -84,13 +84,13 @@ public sealed class VoiceTurnsBrowserTests(BrowserFixture fixture)
         {
             await page.GetByTestId("push-to-talk").HoverAsync();
             await page.Mouse.DownAsync();
-            await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='input_audio_buffer.cleared']")).ToHaveCountAsync(turn, new() { Timeout = 15_000 });
+            await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='input_audio_buffer.cleared']")).ToHaveCountAsync(turn, new() { Timeout = 60_000 });
             // Held until the simulator itself has half a second of audio (25 packets of 20 ms) from after the clear: the
             // browser's own packet count can jump (its stats lag on a busy machine), and the release then commits too little.
             var before = call.AudioPacketsReceived;
             await audio.UntilAsync(() => call.AudioPacketsReceived >= before + 25, $"turn {turn}: half a second of audio at the simulator");
             await page.Mouse.UpAsync();
-            await Assertions.Expect(page.Locator("[data-testid=turn][data-speaker=assistant]")).ToHaveCountAsync(turn, new() { Timeout = 20_000 });
+            await Assertions.Expect(page.Locator("[data-testid=turn][data-speaker=assistant]")).ToHaveCountAsync(turn, new() { Timeout = 60_000 });
         }
 
         var you = page.Locator("[data-testid=turn][data-speaker=user]");

@@ -118,11 +118,22 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
     {
         var alpha = Start("alpha");
         using var http = alpha.CreateLoopbackClient();
-        Assert.Equal("Healthy", await HealthAsync(http));
+        var storeWatch = alpha.Services.GetRequiredService<SharedStoreWatch>();
+        // The start-up connection may still be on its way on a busy machine.
+        Assert.Equal("Healthy", await WaitForHealthAsync(alpha, http, "Healthy"));
 
         await _deployment.Redis.StopAsync();
         Assert.Equal("Degraded", await WaitForHealthAsync(alpha, http, "Degraded"));
-        var snapshot = await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson);
+        // /healthz reads the connection; the telemetry hears of the failure through the store's event, a moment later.
+        BrokerTelemetrySnapshot? snapshot;
+        await using (var unreachable = new ConditionWaiter().On(h => storeWatch.Changed += h, h => storeWatch.Changed -= h).OnStore(RedisDeployment.StoreOf(alpha)))
+        {
+            snapshot = await unreachable.UntilAsync(
+                () => http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson),
+                s => s!.Store is { UnreachableSince: not null },
+                "/api/telemetry to report the store unreachable", s => $"{s!.Store}");
+        }
+
         Assert.True(snapshot!.Store is { IsShared: true, UnreachableSince: not null });
         Assert.Equal("alpha", Assert.Single(snapshot.Instances!).Id);
 
@@ -144,7 +155,6 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
         Assert.Equal("Healthy", await WaitForHealthAsync(alpha, http, "Healthy"));
 
         // The telemetry's account of the outage follows the same events as /healthz (and a late failure may reopen it): wait on its own.
-        var storeWatch = alpha.Services.GetRequiredService<SharedStoreWatch>();
         await using var recovered = new ConditionWaiter().On(h => storeWatch.Changed += h, h => storeWatch.Changed -= h).OnStore(RedisDeployment.StoreOf(alpha));
         await recovered.UntilAsync(
             async () => (await http.GetFromJsonAsync<BrokerTelemetrySnapshot>("api/telemetry", TelemetryEndpoints.SnapshotJson))!.Store,
@@ -154,7 +164,8 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
 
     private LoopbackConsoleServer Start(string id)
     {
-        var server = _deployment.OnLoopback(id, heartbeat: TimeSpan.FromMilliseconds(200), instanceTimeout: TimeSpan.FromSeconds(3));
+        // A live instance is never forgotten by a machine that stalls for seconds; the tests' instances leave by stopping.
+        var server = _deployment.OnLoopback(id, heartbeat: TimeSpan.FromMilliseconds(200), instanceTimeout: TimeSpan.FromSeconds(60));
         Assert.NotNull(server.Services.GetService<RedisStore>());
         return server;
     }

@@ -91,7 +91,8 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
         var clients = Instances(upstream, 3, 600);
         Assert.Equal(HttpStatusCode.OK, (await clients[0].PostAsync("/api/realtime/client-secret", null)).StatusCode);
 
-        upstream.StartStorm(1, TimeSpan.FromSeconds(30));
+        // A long storm, so the check below still finds most of it left however long a busy machine takes to get there.
+        upstream.StartStorm(1, TimeSpan.FromSeconds(120));
         var stormed = await clients[0].PostAsync("/api/realtime/client-secret", null);
         Assert.NotEqual(HttpStatusCode.OK, stormed.StatusCode);
         Assert.True((int)stormed.StatusCode < 500, $"no 5xx for a 429 upstream, got {(int)stormed.StatusCode}");
@@ -105,7 +106,7 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
         var others = await Task.WhenAll(clients[1].PostAsync("/api/realtime/client-secret", null), clients[2].PostAsync("/api/realtime/client-secret", null));
 
         Assert.All(others, r => Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode));
-        Assert.All(others, r => Assert.InRange(r.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(31)));
+        Assert.All(others, r => Assert.InRange(r.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(121)));
         Assert.Equal(before, upstream.Requests);
     }
 
@@ -134,7 +135,9 @@ public sealed class SharedBrokerStateTests : IAsyncLifetime
     public async Task Redis_stopped_in_the_middle_and_started_again_costs_no_5xx_and_no_unanswered_request()
     {
         var upstream = new StrictUpstream(600, outOfQuota: false);
-        var clients = Instances(upstream, 2, 600);
+        // Callers may wait long: requests caught by the cut wait out Redis's timeout, and those after the restart wait for the
+        // probe that relearns the limit; on a busy machine either can outlast the default 2 s and turn a slow answer into a 429.
+        var clients = Instances(upstream, 2, 600, maxQueueWait: "00:00:30");
         Assert.All(await Spread(clients, 10), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.True(State(0).Status.IsShared);
         // Each instance's share is the learned limit over the instances it last saw alive: let both see each other first.

@@ -16,7 +16,7 @@ namespace RealtimeConsole.Tests.Infrastructure;
 public abstract class ConsoleComponentTest : BunitContext, IAsyncLifetime
 {
     // bUnit's 1 s default is too tight when the suite runs beside Chromium on two busy cores; a WaitFor that holds returns at once.
-    static ConsoleComponentTest() => DefaultWaitTimeout = TimeSpan.FromSeconds(10);
+    static ConsoleComponentTest() => DefaultWaitTimeout = TimeSpan.FromSeconds(30);
 
     protected ConsoleComponentTest()
     {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.RateLimits;
+using RealtimeConsole.Tests.Infrastructure;
 
 namespace RealtimeConsole.Tests.RateLimits;
 
@@ -50,7 +51,7 @@ public sealed class UpstreamBudgetTests
 
         budget.Complete(probe.Ticket, PerMinute(20, 19));
 
-        var decisions = await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(10));
+        var decisions = await Task.WhenAll(waiting).WaitAsync(ConditionWaiter.Patience);
         Assert.All(decisions, d => Assert.True(d.IsGranted));
         Assert.Equal(LimitSource.Upstream, budget.Source);
         Assert.Equal(20, budget.Limit);
@@ -84,7 +85,7 @@ public sealed class UpstreamBudgetTests
 
         budget.Complete(probe.Ticket, null);
 
-        var second = await next.WaitAsync(TimeSpan.FromSeconds(10));
+        var second = await next.WaitAsync(ConditionWaiter.Patience);
         Assert.True(second.IsGranted);
         Assert.True(second.Ticket.IsProbe);
         Assert.Equal(LimitSource.Guess, budget.Source);
@@ -111,7 +112,7 @@ public sealed class UpstreamBudgetTests
         var waiting = budget.AcquireAsync(TimeSpan.FromSeconds(2), CancellationToken.None).AsTask();
         _time.Advance(TimeSpan.FromSeconds(2));
 
-        var decision = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        var decision = await waiting.WaitAsync(ConditionWaiter.Patience);
         Assert.False(decision.IsGranted);
         Assert.True(decision.RetryAfter > TimeSpan.Zero);
         Assert.Equal(0, budget.Queued);
@@ -301,7 +302,7 @@ public sealed class UpstreamBudgetTests
         Assert.False(waiting.IsCompleted);
         Assert.NotNull(budget.EmptyUntil);
         _time.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.True((await waiting.WaitAsync(TimeSpan.FromSeconds(10))).IsGranted);
+        Assert.True((await waiting.WaitAsync(ConditionWaiter.Patience)).IsGranted);
     }
 
     [Fact]

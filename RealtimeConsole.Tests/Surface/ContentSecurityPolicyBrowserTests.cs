@@ -23,10 +23,10 @@ public sealed class ContentSecurityPolicyBrowserTests(BrowserFixture fixture)
 
         await page.GetByText("Push-to-talk (turns VAD off)").ClickAsync();
         await page.GetByTestId("connect").ClickAsync();
-        await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected", new() { Timeout = 20_000 });
-        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='session.created']")).ToHaveCountAsync(1, new() { Timeout = 10_000 });
+        await Assertions.Expect(page.GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("[data-testid=log-row][data-type='session.created']")).ToHaveCountAsync(1, new() { Timeout = 60_000 });
         await page.GetByTestId("disconnect").ClickAsync();
-        await Assertions.Expect(page.GetByTestId("connection-state")).Not.ToHaveAttributeAsync("data-state", "Connected", new() { Timeout = 20_000 });
+        await Assertions.Expect(page.GetByTestId("connection-state")).Not.ToHaveAttributeAsync("data-state", "Connected", new() { Timeout = 60_000 });
 
         await AssertNoViolationsAsync(page, errors);
     }
@@ -66,7 +66,7 @@ public sealed class ContentSecurityPolicyBrowserTests(BrowserFixture fixture)
             """);
 
         // The violation event is dispatched as a task after the refusal; wait for it on the page, not on the clock.
-        await page.WaitForFunctionAsync("() => window.__cspViolations.length > 0", null, new() { Timeout = 15_000 });
+        await page.WaitForFunctionAsync("() => window.__cspViolations.length > 0", null, new() { Timeout = 60_000 });
         Assert.True(await page.EvaluateAsync<bool>("() => window.__inlineRan === undefined"));
         var violations = await page.EvaluateAsync<string[]>("() => window.__cspViolations");
         Assert.Contains(violations, v => v.StartsWith("script-src", StringComparison.Ordinal));
@@ -82,7 +82,7 @@ public sealed class ContentSecurityPolicyBrowserTests(BrowserFixture fixture)
         Assert.NotNull(response);
         var policy = await response.HeaderValueAsync("content-security-policy");
         Assert.Contains("script-src 'self';", policy, StringComparison.Ordinal);
-        await page.Locator("[data-interactive=true]").WaitForAsync(new() { Timeout = 15_000 });
+        await page.Locator("[data-interactive=true]").WaitForAsync(new() { Timeout = 60_000 });
         return (page, errors);
     }
 

@@ -74,7 +74,7 @@ public sealed class BrokerTelemetryTests
         }
 
         // Hits notify through a queued, coalesced call: it arrives, bounded in time, without sleeping.
-        Assert.True(await heard.WaitAsync(TimeSpan.FromSeconds(10)), "A watcher was never told about the cache hits.");
+        Assert.True(await heard.WaitAsync(ConditionWaiter.Patience), "A watcher was never told about the cache hits.");
         var counters = harness.Telemetry.GetSnapshot().Counters;
         Assert.Equal((1100, 1, 1), (counters.CacheHits, counters.CacheMisses, counters.Mints));
         Assert.Equal(1, harness.Upstream.Count);
@@ -95,7 +95,7 @@ public sealed class BrokerTelemetryTests
         Assert.Equal(new BackoffState(BackoffKind.Retrying, 2, 3, backoff!.Until, "client_secrets"), backoff);
         Assert.True(backoff.Until > harness.Time.GetUtcNow());
         harness.Time.Fake.Advance(backoff.Until!.Value - harness.Time.GetUtcNow());
-        Assert.True((await send.WaitAsync(TimeSpan.FromSeconds(10))).IsSuccess);
+        Assert.True((await send.WaitAsync(ConditionWaiter.Patience)).IsSuccess);
         Assert.Equal(BackoffKind.Idle, harness.Telemetry.GetSnapshot().Backoff.Kind);
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.Deployment;
 using RealtimeConsole.Telemetry;
 using RealtimeConsole.Tests.Infrastructure;
@@ -16,8 +17,9 @@ namespace RealtimeConsole.Tests.Telemetry;
 public sealed class InstanceLeftHubTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-    // Short, so a silent instance is forgotten within the test; long enough that a busy machine does not forget a live one.
-    private static readonly TimeSpan InstanceTimeout = TimeSpan.FromSeconds(2);
+    // Long, so a busy machine that stalls for seconds never makes a live instance look silent; the crashed one is made
+    // silent by beating on a clock five minutes behind instead.
+    private static readonly TimeSpan InstanceTimeout = TimeSpan.FromSeconds(60);
 
     private readonly string _deployment = "left-" + Guid.NewGuid().ToString("N")[..8];
     private readonly List<LoopbackConsoleServer> _instances = [];
@@ -66,11 +68,13 @@ public sealed class InstanceLeftHubTests : IAsyncLifetime
         var betaLeft = Heard(hub, DeploymentAnnouncements.InstanceLeft, "beta");
 
         // An instance that beats once and then vanishes without a word: its record stays until the live ones forget it.
-        await using (var crashed = _redis.Connect(_deployment, "crashed", TimeProvider.System, TimeSpan.FromSeconds(1)))
+        // Its last beat is five minutes old: past the live instances' timeout the moment they read it.
+        var longAgo = new FakeTimeProvider(DateTimeOffset.UtcNow - TimeSpan.FromMinutes(5));
+        await using (var crashed = _redis.Connect(_deployment, "crashed", longAgo, TimeSpan.FromSeconds(10)))
         {
             var options = Options.Create(new DeploymentOptions { Name = _deployment, InstanceTimeout = InstanceTimeout });
-            var heartbeat = new DeploymentHeartbeat(crashed, new ConsoleInstance("crashed", DateTimeOffset.UtcNow) { Address = "http://127.0.0.1:5999" }, new DeploymentMembers(), [],
-                options, TimeProvider.System, NullLogger<DeploymentHeartbeat>.Instance);
+            var heartbeat = new DeploymentHeartbeat(crashed, new ConsoleInstance("crashed", longAgo.GetUtcNow()) { Address = "http://127.0.0.1:5999" }, new DeploymentMembers(), [],
+                options, longAgo, NullLogger<DeploymentHeartbeat>.Instance);
             await heartbeat.BeatAsync();
         }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
+using RealtimeConsole.Tests.Infrastructure;
 using RealtimeConsole.Tokens;
 using RealtimeConsole.Upstream;
 
@@ -68,7 +69,7 @@ public sealed class ClientSecretBrokerTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaver);
 
         _minter.Release();
-        var issued = await stayer.WaitAsync(TimeSpan.FromSeconds(10));
+        var issued = await stayer.WaitAsync(ConditionWaiter.Patience);
         Assert.Equal("ek_1", issued.Secret.Value);
         Assert.Equal(1, _minter.Mints);
     }
@@ -148,7 +149,7 @@ public sealed class ClientSecretBrokerTests : IDisposable
         await _minter.WaitForMintsAsync(2);
         Assert.False(waiting.IsCompleted);
         _minter.Release();
-        Assert.Equal("ek_2", (await waiting.WaitAsync(TimeSpan.FromSeconds(10))).Secret.Value);
+        Assert.Equal("ek_2", (await waiting.WaitAsync(ConditionWaiter.Patience)).Secret.Value);
     }
 
     [Fact]
@@ -240,7 +241,7 @@ public sealed class ClientSecretBrokerTests : IDisposable
         using var broker = CreateBroker(SecretMode.PerSession, poolSize: 3, cache);
         var heldFull = cache.HoldNextFullAnswer();
         broker.SwitchMode(SecretMode.Pool);
-        await heldFull.WaitAsync(TimeSpan.FromSeconds(10));
+        await heldFull.WaitAsync(ConditionWaiter.Patience);
         Assert.Equal(3, _telemetry.GetSnapshot().Secret.PoolLevel);
 
         var taken = await broker.GetSecretAsync(null, CancellationToken.None);
@@ -279,7 +280,7 @@ public sealed class ClientSecretBrokerTests : IDisposable
             changed.Release();
             return Task.CompletedTask;
         });
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var limit = new CancellationTokenSource(ConditionWaiter.Patience);
         try
         {
             while (!await condition())
@@ -359,7 +360,7 @@ public sealed class ClientSecretBrokerTests : IDisposable
 
         public void FailNext(Exception exception) => _failures.Enqueue(exception);
 
-        public Task WaitForMintsAsync(int n) => Arrival(n).Task.WaitAsync(TimeSpan.FromSeconds(10));
+        public Task WaitForMintsAsync(int n) => Arrival(n).Task.WaitAsync(ConditionWaiter.Patience);
 
         public async Task<MintedSecret> MintClientSecretAsync(SessionConfiguration session, CancellationToken cancellationToken)
         {

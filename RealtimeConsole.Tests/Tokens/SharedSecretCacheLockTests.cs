@@ -28,6 +28,8 @@ public sealed class SharedSecretCacheLockTests
             .WithSetting("ConnectionStrings:Redis", redis.ConnectionString)
             .WithSetting("Deployment:Name", "lock-tests")
             .WithSetting("Deployment:InstanceId", name)
+            // Redis stays up here: an answer slowed by 1,500 callers on two cores must not count as an outage (a local mint).
+            .WithSetting("Deployment:RedisTimeout", "00:00:10")
             .WithSetting("Realtime:BaseUrl", "http://upstream.test/v1")
             .WithSetting("Realtime:SecretMode", "Shared")
             .WithSetting("Realtime:ClientSecretsPerMinute", "600")

@@ -40,8 +40,20 @@ public sealed class SharedSecretCacheTests
         public static async Task<SecretsDeployment> StartAsync(string mode = "Shared", TimeProvider? time = null) =>
             new(await RedisDeployment.StartAsync(), mode, time);
 
-        public ConsoleAppFactory Instance() =>
-            deployment.InMemory()
+        public ConsoleAppFactory Instance() => Configured(deployment.InMemory());
+
+        /// <summary>
+        /// A real instance on a 127.0.0.1 socket, as a deployment runs them behind its proxy. Redis stays up in the tests that use
+        /// it, so a Redis answer slowed by a starved thread pool must not count as an outage (which would mint locally).
+        /// </summary>
+        public LoopbackConsoleServer OnLoopback(string id)
+        {
+            var defaults = new DeploymentOptions();
+            return deployment.OnLoopback(id, defaults.HeartbeatInterval, defaults.InstanceTimeout, instance => Configured(instance).WithSetting("Deployment:RedisTimeout", "00:00:10"));
+        }
+
+        private ConsoleAppFactory Configured(ConsoleAppFactory instance) =>
+            instance
                 .WithSetting("Realtime:BaseUrl", "http://upstream.test/v1")
                 .WithSetting("Realtime:SecretMode", mode)
                 .WithSetting("Realtime:PoolSize", "3")
@@ -112,22 +124,35 @@ public sealed class SharedSecretCacheTests
     }
 
     [Fact]
-    public async Task Three_instances_with_500_concurrent_callers_each_cause_one_upstream_mint()
+    public async Task Three_instances_on_loopback_with_500_concurrent_callers_each_cause_one_upstream_mint()
     {
         await using var deployment = await SecretsDeployment.StartAsync();
         var upstream = deployment.Upstream;
-        var clients = Enumerable.Range(0, 3).Select(_ => deployment.Instance().CreateClient()).ToArray();
-        upstream.Hold();
+        // Real Kestrel instances; each caller's request crosses a socket, up to 100 connections at a time per instance as a proxy
+        // in front would hold them.
+        var clients = Enumerable.Range(0, 3)
+            .Select(i => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 100 }) { BaseAddress = deployment.OnLoopback("instance-" + i).BaseAddress, Timeout = TimeSpan.FromSeconds(90) })
+            .ToArray();
+        try
+        {
+            upstream.Hold();
+            var callers = clients.SelectMany(client => Enumerable.Range(0, 500).Select(_ => Task.Run(() => client.PostAsync("/api/realtime/client-secret", null)))).ToArray();
+            await upstream.WaitForMintsAsync(1);
+            upstream.Release();
+            var responses = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(90));
 
-        var callers = clients.SelectMany(client => Enumerable.Range(0, 500).Select(_ => Task.Run(() => client.PostAsync("/api/realtime/client-secret", null)))).ToArray();
-        await upstream.WaitForMintsAsync(1);
-        upstream.Release();
-        var responses = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(90));
-
-        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        var values = await Task.WhenAll(responses.Select(async r => JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("value").GetString()));
-        Assert.Single(values.Distinct());
-        Assert.Equal(1, upstream.Mints);
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+            var values = await Task.WhenAll(responses.Select(async r => JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("value").GetString()));
+            Assert.Single(values.Distinct());
+            Assert.Equal(1, upstream.Mints);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using RealtimeConsole.Telemetry;
+using RealtimeConsole.Tests.Infrastructure;
 using RealtimeConsole.Tokens;
 using RealtimeConsole.Upstream;
 using RealtimeConsole.RateLimits;
@@ -24,7 +25,7 @@ public sealed class FakeUpstreamHandler(TimeProvider time, Func<HttpRequestMessa
 
     /// <summary>Completes when the n-th request (1-based) has arrived (before it is answered).</summary>
     public Task WaitForRequestAsync(int n) => _arrivals.GetOrAdd(n, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task
-        .WaitAsync(TimeSpan.FromSeconds(10));
+        .WaitAsync(ConditionWaiter.Patience);
 
     private readonly ConcurrentDictionary<int, TaskCompletionSource> _arrivals = new();
 
@@ -124,7 +125,7 @@ public sealed class ObservedTimeProvider(FakeTimeProvider fake) : TimeProvider
                 }
             }
 
-            if (!await _signal.WaitAsync(TimeSpan.FromSeconds(10)))
+            if (!await _signal.WaitAsync(ConditionWaiter.Patience))
             {
                 break;
             }
@@ -143,7 +144,7 @@ public sealed class ObservedTimeProvider(FakeTimeProvider fake) : TimeProvider
                 return;
             }
 
-            if (!await _signal.WaitAsync(TimeSpan.FromSeconds(10)))
+            if (!await _signal.WaitAsync(ConditionWaiter.Patience))
             {
                 break;
             }

@@ -1,6 +1,7 @@
 using System.Net;
 using RealtimeConsole.RateLimits;
 using RealtimeConsole.Telemetry;
+using RealtimeConsole.Tests.Infrastructure;
 using RealtimeConsole.Upstream;
 
 namespace RealtimeConsole.Tests.Upstream;
@@ -21,7 +22,7 @@ public sealed class UpstreamGateTests
         Assert.Equal(1, harness.Upstream.Count);
 
         harness.Time.Fake.Advance(TimeSpan.FromMilliseconds(1));
-        var response = await send.WaitAsync(TimeSpan.FromSeconds(10));
+        var response = await send.WaitAsync(ConditionWaiter.Patience);
 
         Assert.True(response.IsSuccess);
         Assert.Equal(2, harness.Upstream.Count);
@@ -35,7 +36,7 @@ public sealed class UpstreamGateTests
         var send = harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None);
         await harness.Time.WaitForTimerAsync(TimeSpan.FromSeconds(3));
         harness.Time.Fake.Advance(TimeSpan.FromSeconds(3));
-        Assert.True((await send.WaitAsync(TimeSpan.FromSeconds(10))).IsSuccess);
+        Assert.True((await send.WaitAsync(ConditionWaiter.Patience)).IsSuccess);
         Assert.Equal(2, harness.Upstream.Count);
     }
 
@@ -85,7 +86,7 @@ public sealed class UpstreamGateTests
         var answer = new TaskCompletionSource();
         using var harness = new BrokerHarness((_, _) =>
         {
-            answer.Task.Wait(TimeSpan.FromSeconds(10));
+            answer.Task.Wait(ConditionWaiter.Patience);
             return FakeUpstreamHandler.InsufficientQuota();
         });
 
@@ -95,7 +96,7 @@ public sealed class UpstreamGateTests
 
         foreach (var caller in callers)
         {
-            Assert.Equal("insufficient_quota", (await Assert.ThrowsAsync<UpstreamRefusal>(() => caller.WaitAsync(TimeSpan.FromSeconds(10)))).Code);
+            Assert.Equal("insufficient_quota", (await Assert.ThrowsAsync<UpstreamRefusal>(() => caller.WaitAsync(ConditionWaiter.Patience))).Code);
         }
 
         Assert.Equal(1, harness.Upstream.Count);
@@ -134,7 +135,7 @@ public sealed class UpstreamGateTests
             harness.Time.Fake.Advance(retryDelay);
         }
 
-        var refusal = await Assert.ThrowsAsync<UpstreamRefusal>(() => send.WaitAsync(TimeSpan.FromSeconds(10)));
+        var refusal = await Assert.ThrowsAsync<UpstreamRefusal>(() => send.WaitAsync(ConditionWaiter.Patience));
         Assert.Equal(3, harness.Upstream.Count);
         Assert.Equal(HttpStatusCode.BadGateway, refusal.Status);
         Assert.Equal("req_500_3", refusal.UpstreamRequestId);
@@ -149,7 +150,7 @@ public sealed class UpstreamGateTests
     {
         using var harness = new BrokerHarness((_, n) => FakeUpstreamHandler.Json(upstream, $$$"""{"error":{"message":"no","type":"invalid_request_error","code":"{{{code}}}"}}""", $"req_{n}"));
 
-        var refusal = await Assert.ThrowsAsync<UpstreamRefusal>(() => harness.Gate.SendAsync(UpstreamResource.Calls, Mint, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        var refusal = await Assert.ThrowsAsync<UpstreamRefusal>(() => harness.Gate.SendAsync(UpstreamResource.Calls, Mint, CancellationToken.None).WaitAsync(ConditionWaiter.Patience));
 
         Assert.Equal(expected, refusal.Status);
         Assert.Equal(1, harness.Upstream.Count);
@@ -231,7 +232,7 @@ public sealed class UpstreamGateTests
         harness.Time.Fake.Advance(TimeSpan.FromMilliseconds(999));
         Assert.Equal(1, harness.Upstream.Count);
         harness.Time.Fake.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.True((await second.WaitAsync(TimeSpan.FromSeconds(10))).IsSuccess);
+        Assert.True((await second.WaitAsync(ConditionWaiter.Patience)).IsSuccess);
         Assert.Equal(2, harness.Upstream.Count);
 
         var limits = harness.Telemetry.GetSnapshot().Resources.Single(r => r.Resource == "client_secrets").LastRateLimits.Single();
@@ -247,7 +248,7 @@ public sealed class UpstreamGateTests
         var refused = harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None);
         await harness.Time.WaitForTimerAsync(TimeSpan.FromSeconds(2));
         harness.Time.Fake.Advance(TimeSpan.FromSeconds(2));
-        var refusal = await Assert.ThrowsAsync<UpstreamRefusal>(() => refused.WaitAsync(TimeSpan.FromSeconds(10)));
+        var refusal = await Assert.ThrowsAsync<UpstreamRefusal>(() => refused.WaitAsync(ConditionWaiter.Patience));
 
         Assert.Equal(1, harness.Upstream.Count);
         Assert.Equal(HttpStatusCode.TooManyRequests, refusal.Status);
@@ -274,7 +275,7 @@ public sealed class UpstreamGateTests
         await harness.Time.WaitForTimerAsync(TimeSpan.FromMilliseconds(1500));
         await cancel.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send.WaitAsync(ConditionWaiter.Patience));
         harness.Time.Fake.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(1, harness.Upstream.Count);
     }

@@ -35,7 +35,7 @@ public sealed class UpstreamTracingTests : IDisposable
         var send = harness.Gate.SendAsync(UpstreamResource.ClientSecrets, Mint, CancellationToken.None);
         await harness.Time.WaitForTimerAsync(TimeSpan.FromMilliseconds(1500));
         harness.Time.Fake.Advance(TimeSpan.FromMilliseconds(1500));
-        Assert.True((await send.WaitAsync(TimeSpan.FromSeconds(10))).IsSuccess);
+        Assert.True((await send.WaitAsync(ConditionWaiter.Patience)).IsSuccess);
         trace.Stop();
 
         var spans = _spans.Of(trace.TraceId);
@@ -62,7 +62,7 @@ public sealed class UpstreamTracingTests : IDisposable
         var send = harness.Gate.SendAsync(UpstreamResource.Calls, Mint, CancellationToken.None);
         await harness.Time.WaitForTimerAsync(TimeSpan.FromMilliseconds(800));
         harness.Time.Fake.Advance(TimeSpan.FromMilliseconds(800));
-        Assert.True((await send.WaitAsync(TimeSpan.FromSeconds(10))).IsSuccess);
+        Assert.True((await send.WaitAsync(ConditionWaiter.Patience)).IsSuccess);
         trace.Stop();
 
         var attempt = Assert.Single(_spans.Of(trace.TraceId), s => s.DisplayName == "upstream calls attempt");

@@ -235,7 +235,7 @@ public sealed class RedisUpstreamBudgetTests : IAsyncLifetime
         Assert.False(waiting.IsCompleted);
         await first.CompleteAsync(probe.Ticket, Headers(20, 19));
 
-        var decision = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+        var decision = await waiting.WaitAsync(ConditionWaiter.Patience);
         Assert.True(decision.IsGranted);
         Assert.False(decision.Ticket.IsProbe);
     }
