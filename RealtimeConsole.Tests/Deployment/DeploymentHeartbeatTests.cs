@@ -77,7 +77,9 @@ public sealed class DeploymentHeartbeatTests : IAsyncLifetime
 
         Assert.Equal("alpha says hello, beta says hello", string.Join(", ", alpha.Contribution.Received.OrderBy(p => p.Key).Select(p => Encoding.UTF8.GetString(p.Value))));
         var ttl = await alpha.Store.Database.KeyTimeToLiveAsync(alpha.Store.Key("test:beta"));
-        Assert.InRange(ttl!.Value, TimeSpan.FromSeconds(1), Options.InstanceTimeout);
+        // Redis counts the expiry on its own clock, which keeps running however slowly this test gets here.
+        Assert.NotNull(ttl);
+        Assert.InRange(ttl.Value, TimeSpan.FromTicks(1), Options.InstanceTimeout);
     }
 
     [Fact]
