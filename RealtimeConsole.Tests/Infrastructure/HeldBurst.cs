@@ -33,8 +33,6 @@ public sealed class HeldBurst : IAsyncDisposable
     public static HeldBurst OfClientSecrets(IServiceProvider services, HttpClient client, int callers) =>
         new(services, new ConditionWaiter(), () => client.PostAsync("/api/realtime/client-secret", null), callers);
 
-    public int Callers => _calls.Length;
-
     /// <summary>Waits until every caller is answered or waiting in the budget with no request out, and returns the answers so far.</summary>
     public async Task<HttpResponseMessage[]> SettledAsync(string what)
     {
