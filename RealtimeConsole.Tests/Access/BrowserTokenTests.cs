@@ -53,6 +53,8 @@ public sealed class BrowserTokenTests
         using var http = SignIn.NoRedirects(app);
         await http.GetAsync("/healthz");
 
+        // Written when the host reports it started, which the test host may hear of first.
+        await logs.FirstAsync(l => l.Message.StartsWith("Login to RealtimeConsole: ", StringComparison.Ordinal), "Login to RealtimeConsole: …");
         var links = logs.GetSnapshot().Where(l => l.Message.StartsWith("Login to RealtimeConsole: ", StringComparison.Ordinal)).ToList();
         var link = new Uri(Assert.Single(links).Message["Login to RealtimeConsole: ".Length..]);
         Assert.Equal($"?t={Token}", link.Query);

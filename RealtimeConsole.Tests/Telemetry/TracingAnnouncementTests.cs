@@ -30,7 +30,7 @@ public sealed class TracingAnnouncementTests
     [Theory]
     [InlineData(null, false)]
     [InlineData("true", true)]
-    public void The_start_up_line_says_whether_this_instance_records_spans_and_it_does_exactly_then(string? tracing, bool records)
+    public async Task The_start_up_line_says_whether_this_instance_records_spans_and_it_does_exactly_then(string? tracing, bool records)
     {
         var logs = new FakeLogCollector();
         using var app = new ConsoleAppFactory()
@@ -38,7 +38,9 @@ public sealed class TracingAnnouncementTests
             .WithServices(s => s.AddLogging(l => l.AddProvider(new FakeLoggerProvider(logs))));
 
         Assert.Equal(records, app.Services.GetService<TracerProvider>() is not null);
-        var line = Assert.Single(logs.GetSnapshot(), r => r.Category == "RealtimeConsole.Telemetry" && r.Message.StartsWith("Traces: ", StringComparison.Ordinal));
+        // The line is written when the host reports it started, which the test host may hear of first: read the log as it grows.
+        var line = await logs.FirstAsync(r => r.Category == "RealtimeConsole.Telemetry" && r.Message.StartsWith("Traces: ", StringComparison.Ordinal), "Traces: …");
+        Assert.Single(logs.GetSnapshot(), r => r.Category == "RealtimeConsole.Telemetry" && r.Message.StartsWith("Traces: ", StringComparison.Ordinal));
         Assert.Equal(LogLevel.Information, line.Level);
         Assert.StartsWith(records ? "Traces: recorded" : "Traces: off", line.Message, StringComparison.Ordinal);
     }
