@@ -157,8 +157,10 @@ public sealed class BenchStrategyTests
 
         Assert.Equal(500, (await Connect(world, standard)).Status);
         Assert.Equal(1, world.Upstream.Requests);
-        // Its 30 s total timeout fires on the fake clock; a step or two more may pass before the answer is seen on a busy machine.
-        Assert.InRange(world.Elapsed, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30.5));
+        // Its 30 s total timeout fires on the fake clock, an hour before the storm's Retry-After would let it retry. In a suite
+        // running beside other tests the world's rest is judged from the shared thread pool, so steps may go on while the
+        // answer is on its way (34.5 s was seen once under load); a minute still tells the timeout from the Retry-After.
+        Assert.InRange(world.Elapsed, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60));
     }
 
     [Fact]
