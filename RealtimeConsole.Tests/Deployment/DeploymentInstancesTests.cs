@@ -98,6 +98,7 @@ public sealed class DeploymentInstancesTests : IAsyncLifetime
             }
         });
         await hub.StartAsync(timeout.Token);
+        await hub.UntilConnectedOnTheServerAsync(timeout.Token);
 
         var beta = Start("beta");
 

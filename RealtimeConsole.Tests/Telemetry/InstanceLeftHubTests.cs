@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -43,11 +44,16 @@ public sealed class InstanceLeftHubTests : IAsyncLifetime
     {
         var alpha = Start("alpha");
         await using var hub = await WatchAsync(alpha);
-        var betaJoined = Heard(hub, DeploymentAnnouncements.InstanceJoined, "beta");
         var betaLeft = Heard(hub, DeploymentAnnouncements.InstanceLeft, "beta");
         var beta = Start("beta");
         var betaAddress = beta.BaseAddress.ToString().TrimEnd('/');
-        await betaJoined.WaitAsync(Patience);
+        // Beta is in the deployment once alpha's heartbeat lists it. (Its join announcement is checked in DeploymentInstancesTests;
+        // waiting for it here raced alpha's backplane subscribing to the hub's channel, which follows the watcher's handshake.)
+        var members = alpha.Services.GetRequiredService<DeploymentMembers>();
+        await using (var heartbeats = new ConditionWaiter().OnHeartbeats(members))
+        {
+            await heartbeats.UntilAsync(() => members.Members.Any(m => m.Id == "beta"), "alpha to list beta among the live instances");
+        }
 
         await beta.DisposeAsync();
         _instances.Remove(beta);
@@ -112,6 +118,7 @@ public sealed class InstanceLeftHubTests : IAsyncLifetime
         hub.On<DeploymentMember>(DeploymentAnnouncements.InstanceLeft, _left.Enqueue);
         using var timeout = new CancellationTokenSource(Patience);
         await hub.StartAsync(timeout.Token);
+        await hub.UntilConnectedOnTheServerAsync(timeout.Token);
         return hub;
     }
 
